@@ -1,0 +1,190 @@
+"""The backend registry: (op, backend) -> function.
+
+Backends: "numpy" (the reference, always there), "numba" and "cython" (compiled, present when they
+import), and "auto" (the default), which picks per op the backend measured fastest on this kind of
+machine among those available. Layers and optimizers look their kernels up once, when they are built;
+nothing here runs per batch.
+"""
+import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from . import reference
+
+# Every op, in the order of reference.FAMILIES. A compiled backend provides the same names and signatures.
+OPS = (
+    "activation_forward", "activation_backward",
+    "dense_forward", "dense_backward",
+    "softmax_forward", "softmax_backward", "softmax_ce", "sparse_softmax_ce",
+    "mse", "sigmoid_bce", "binary_ce_probs", "categorical_ce_probs",
+    "conv2d_forward", "conv2d_backward",
+    "maxpool2d_forward", "maxpool2d_backward",
+    "batchnorm_forward", "batchnorm_backward",
+    "dropout_forward", "dropout_backward",
+    "sgd_step", "adagrad_step", "rmsprop_step", "adam_step",
+)
+COMPILED = ("cython", "numba")
+BACKENDS = ("numpy",) + COMPILED
+# "auto" tries these in order for each op; AUTO_OVERRIDES holds the ops where benchmarks (benches/) showed
+# another order wins on a 2-core x86-64 machine.
+AUTO_ORDER = ("cython", "numba", "numpy")
+AUTO_OVERRIDES = {}
+
+
+class BackendUnavailableError(RuntimeError):
+    """Raised when a backend is asked for that did not load on this machine; the message says why."""
+
+
+_tables = {"numpy": None}   # backend -> {op: function}; filled lazily
+_errors = {}                # backend -> why it failed to load
+_current = None
+_num_threads = None
+
+
+def _kernels_package():
+    """Import fastnn._kernels: installed by setup.py from kernels/, or found beside a source checkout."""
+    try:
+        return importlib.import_module("fastnn._kernels")
+    except ModuleNotFoundError as exc:
+        if exc.name != "fastnn._kernels":
+            raise
+    src = Path(__file__).resolve().parent.parent / "kernels"
+    spec = importlib.util.spec_from_file_location(
+        "fastnn._kernels", src / "__init__.py", submodule_search_locations=[str(src)])
+    if spec is None or not (src / "__init__.py").exists():
+        raise ModuleNotFoundError("fastnn._kernels is not installed and no kernels/ source folder was found")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fastnn._kernels"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _load(name):
+    """The op table of a backend, importing it on first use; None (with _errors[name] set) if it fails."""
+    if name in _tables and _tables[name] is not None:
+        return _tables[name]
+    if name in _errors:
+        return None
+    families = [f.__name__.rsplit(".", 1)[1] for f in reference.FAMILIES]
+    if name == "numpy":
+        modules = reference.FAMILIES
+    else:
+        try:
+            _kernels_package()
+            package = importlib.import_module(f"fastnn._kernels.{name}")
+            modules = [importlib.import_module(f"fastnn._kernels.{name}.{fam}") for fam in families]
+        except Exception as exc:  # a compiled backend that fails to import is simply absent
+            _errors[name] = f"{type(exc).__name__}: {exc}"
+            return None
+        if hasattr(package, "set_num_threads"):
+            package.set_num_threads(get_num_threads())
+    table = {}
+    for module in modules:
+        for op in OPS:
+            if hasattr(module, op):
+                table[op] = getattr(module, op)
+    _tables[name] = table
+    return table
+
+
+def available_backends():
+    """The backends that load on this machine, e.g. ["numpy", "numba", "cython"]."""
+    return [name for name in BACKENDS if _load(name) is not None]
+
+
+def unavailable_reason(name):
+    """Why a backend did not load (None if it did)."""
+    _check_name(name, allow_auto=False)
+    _load(name)
+    return _errors.get(name)
+
+
+def _check_name(name, allow_auto=True):
+    names = BACKENDS + (("auto",) if allow_auto else ())
+    if not isinstance(name, str) or name not in names:
+        raise ValueError(f"backend must be one of {list(names)}. Received: backend={name!r}")
+
+
+def set_backend(name):
+    """Select the backend for models built or compiled from now on: "auto", "numpy", "numba" or "cython".
+
+    Raises BackendUnavailableError (no silent fallback) when the named backend did not load.
+    """
+    global _current
+    _check_name(name)
+    if name != "auto" and _load(name) is None:
+        raise BackendUnavailableError(f"backend {name!r} is not available on this machine: {_errors[name]}")
+    _current = name
+
+
+def get_backend():
+    """The selected backend name; the default is $FASTNN_BACKEND, else "auto"."""
+    if _current is None:
+        set_backend(os.environ.get("FASTNN_BACKEND", "auto") or "auto")
+    return _current
+
+
+def auto_choice(op):
+    """The backend that "auto" uses for op."""
+    for name in AUTO_OVERRIDES.get(op, AUTO_ORDER):
+        table = _load(name)
+        if table is not None and op in table:
+            return name
+    return "numpy"
+
+
+def kernel(op, backend=None):
+    """The function implementing op in backend (default: the selected one). Call once, at build time."""
+    if op not in OPS:
+        raise ValueError(f"unknown op {op!r}; known ops: {', '.join(OPS)}")
+    name = backend or get_backend()
+    _check_name(name)
+    if name == "auto":
+        name = auto_choice(op)
+    table = _load(name)
+    if table is None:
+        raise BackendUnavailableError(f"backend {name!r} is not available on this machine: {_errors[name]}")
+    if op not in table:
+        raise BackendUnavailableError(f"backend {name!r} does not implement {op!r}")
+    return table[op]
+
+
+def backend_report():
+    """Which backend serves each op under the current selection, and why any backend is missing."""
+    selected = get_backend()
+    lines = [f"selected backend: {selected}"]
+    for name in BACKENDS:
+        ok = _load(name) is not None
+        lines.append(f"  {name:7s} {'available' if ok else 'unavailable: ' + _errors.get(name, '')}")
+    for op in OPS:
+        name = auto_choice(op) if selected == "auto" else selected
+        missing = "" if op in (_load(name) or {}) else "  (missing!)"
+        lines.append(f"  {op:22s} -> {name}{missing}")
+    return "\n".join(lines)
+
+
+def set_num_threads(n):
+    """Threads for every backend: Numba's and OpenMP's thread pools, and BLAS (through threadpoolctl)."""
+    global _num_threads
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads expects a positive int. Received: n={n!r}")
+    _num_threads = n
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=n, user_api="blas")
+    for name in COMPILED:
+        table = _tables.get(name)
+        if table is not None:
+            package = sys.modules.get(f"fastnn._kernels.{name}")
+            if package is not None and hasattr(package, "set_num_threads"):
+                package.set_num_threads(n)
+
+
+def get_num_threads():
+    """The thread count set by set_num_threads; by default $FASTNN_NUM_THREADS, else every core."""
+    if _num_threads is None:
+        env = os.environ.get("FASTNN_NUM_THREADS")
+        return int(env) if env else (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    return _num_threads

@@ -1,0 +1,1 @@
+"""Cython backend: ahead-of-time compiled kernels with the reference names and signatures."""

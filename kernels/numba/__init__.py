@@ -1,0 +1,1 @@
+"""Numba backend: @njit kernels with the reference names and signatures."""
