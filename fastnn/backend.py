@@ -74,7 +74,15 @@ def _load(name):
         try:
             _kernels_package()
             package = importlib.import_module(f"fastnn._kernels.{name}")
-            modules = [importlib.import_module(f"fastnn._kernels.{name}.{fam}") for fam in families]
+            modules = []
+            for fam in families:
+                try:
+                    modules.append(importlib.import_module(f"fastnn._kernels.{name}.{fam}"))
+                except ModuleNotFoundError as exc:   # a family not written (or built) yet: its ops are missing
+                    if exc.name != f"fastnn._kernels.{name}.{fam}":
+                        raise
+            if not modules:
+                raise ImportError(f"no kernel modules found in fastnn._kernels.{name}")
         except Exception as exc:  # a compiled backend that fails to import is simply absent
             _errors[name] = f"{type(exc).__name__}: {exc}"
             return None

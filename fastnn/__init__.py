@@ -1,0 +1,22 @@
+"""fastnn: train neural networks fast on a multicore CPU.
+
+A Keras-style API (Sequential, layers, losses, optimizers, callbacks) over a backend registry: a readable
+NumPy reference, and compiled Numba and Cython kernels. Start with:
+
+    import fastnn
+    model = fastnn.Sequential([fastnn.layers.Input((784,)), fastnn.layers.Dense(10, activation="softmax")])
+"""
+from . import callbacks, datasets, initializers, layers, losses, metrics, optimizers
+from .backend import (BackendUnavailableError, available_backends, backend_report, get_backend,
+                      get_num_threads, set_backend, set_num_threads)
+from .model import Sequential
+from .saving import load_model
+from .utils import floatx, set_floatx, set_seed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Sequential", "layers", "losses", "optimizers", "callbacks", "initializers", "metrics", "datasets",
+    "load_model", "set_backend", "get_backend", "available_backends", "backend_report", "set_num_threads",
+    "get_num_threads", "set_seed", "floatx", "set_floatx", "BackendUnavailableError",
+]

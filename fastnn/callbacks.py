@@ -1,0 +1,207 @@
+"""Callbacks with Keras names and hooks: History, TerminateOnNaN, EarlyStopping, ModelCheckpoint,
+ReduceLROnPlateau, LearningRateScheduler, and the Callback base class."""
+import math
+import warnings
+
+import numpy as np
+
+
+class Callback:
+    """Base class: override any of the hooks; self.model is set before training begins."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): pass
+    def on_train_end(self, logs=None): pass
+    def on_epoch_begin(self, epoch, logs=None): pass
+    def on_epoch_end(self, epoch, logs=None): pass
+    def on_train_batch_begin(self, batch, logs=None): pass
+    def on_train_batch_end(self, batch, logs=None): pass
+
+
+class History(Callback):
+    """What fit() returns: history[name] is a list with one value per epoch ("loss", "val_accuracy", ...)."""
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+    def plot(self, path=None, metrics=None):
+        """Loss/metric curves, train beside validation (overfitting shows as a widening gap). Needs matplotlib."""
+        from .plots import plot_history
+
+        return plot_history(self, path=path, metrics=metrics)
+
+
+class TerminateOnNaN(Callback):
+    """Stops training when a batch loss becomes NaN or inf (fit() also does this by itself)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            warnings.warn(f"Batch {batch}: invalid loss {loss}, terminating training", RuntimeWarning, stacklevel=2)
+            self.model.stop_training = True
+
+
+class _Monitor(Callback):
+    def __init__(self, monitor, mode, min_delta):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{type(self).__name__}(mode=...) expects 'auto', 'min' or 'max'. Received: mode={mode!r}")
+        if mode == "auto":
+            mode = "max" if ("acc" in monitor) else "min"
+        self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
+        self.best = None
+
+    def _value(self, logs):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            warnings.warn(f"{type(self).__name__}: metric {self.monitor!r} is not available; available: "
+                          f"{sorted(logs or {})}", RuntimeWarning, stacklevel=3)
+        return value
+
+    def _improved(self, value):
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(_Monitor):
+    """Stop when `monitor` has not improved for `patience` epochs; optionally restore the best weights."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", restore_best_weights=False,
+                 start_from_epoch=0):
+        super().__init__(monitor, mode, min_delta)
+        self.patience, self.restore_best_weights = int(patience), bool(restore_best_weights)
+        self.start_from_epoch = int(start_from_epoch)
+        self.stopped_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.best_weights, self.stopped_epoch = None, 0, None, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._value(logs)
+        if value is None or epoch < self.start_from_epoch:
+            return
+        if self._improved(value):
+            self.best, self.wait = value, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model after each epoch (or only when `monitor` improves); `filepath` may use {epoch} and log keys."""
+
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0):
+        super().__init__(monitor, mode, 0.0)
+        self.filepath, self.save_best_only, self.verbose = str(filepath), bool(save_best_only), verbose
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            value = self._value(logs)
+            if value is None or not self._improved(value):
+                return
+            self.best = value
+        self.model.save(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saved model to {path}")
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by `factor` when `monitor` stalls for `patience` epochs (not below min_lr)."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4, cooldown=0,
+                 min_lr=0.0, verbose=0):
+        super().__init__(monitor, mode, min_delta)
+        if not 0 < factor < 1:
+            raise ValueError(f"ReduceLROnPlateau(factor=...) expects a number in (0, 1). Received: factor={factor}")
+        self.factor, self.patience, self.cooldown, self.min_lr = factor, int(patience), int(cooldown), min_lr
+        self.verbose = verbose
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_counter = None, 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._value(logs)
+        if logs is not None:
+            logs["learning_rate"] = self.model.optimizer.learning_rate
+        if value is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(value):
+            self.best, self.wait = value, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = self.model.optimizer.learning_rate
+                new = max(old * self.factor, self.min_lr)
+                if new < old:
+                    self.model.optimizer.learning_rate = new
+                    if self.verbose:
+                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new:g}.")
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch to schedule(epoch, current_lr)."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler(schedule=...) expects a callable. Received: {schedule!r}")
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = float(self.schedule(epoch, self.model.optimizer.learning_rate))
+        if not np.isfinite(lr) or lr <= 0:
+            raise ValueError(f"LearningRateScheduler: schedule returned an invalid learning rate {lr!r} at epoch {epoch}")
+        self.model.optimizer.learning_rate = lr
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr:g}.")
+
+
+class CallbackList:
+    """Calls every callback's hook in order."""
+
+    def __init__(self, callbacks, model, params):
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            cb.set_model(model)
+            cb.set_params(params)
+
+    def __getattr__(self, hook):
+        def call(*args, **kwargs):
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args, **kwargs)
+        return call

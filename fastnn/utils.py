@@ -1,0 +1,78 @@
+"""Seeds, dtypes and argument checks shared by the API modules."""
+import numbers
+
+import numpy as np
+
+_floatx = "float32"
+_global_seed = None
+_seed_draws = 0
+
+
+def floatx():
+    """The default float type of new models: "float32" unless set_floatx changed it (as keras.config.floatx)."""
+    return _floatx
+
+
+def set_floatx(value):
+    """Set the default float type: "float32" (fast) or "float64" (gradient checks)."""
+    global _floatx
+    if value not in ("float32", "float64"):
+        raise ValueError(f"floatx must be 'float32' or 'float64'. Received: value={value!r}")
+    _floatx = value
+
+
+def set_seed(seed):
+    """Make everything that follows reproducible: initial weights, shuffling, dropout masks."""
+    global _global_seed, _seed_draws
+    _global_seed = check_int("seed", seed, minimum=0)
+    _seed_draws = 0
+
+
+def make_rng(seed=None):
+    """A numpy Generator: from seed if given, else the next one derived from set_seed, else fresh entropy."""
+    global _seed_draws
+    if seed is not None:
+        return np.random.default_rng(check_int("seed", seed, minimum=0))
+    if _global_seed is not None:
+        _seed_draws += 1
+        return np.random.default_rng([_global_seed, _seed_draws])
+    return np.random.default_rng()
+
+
+def check_int(name, value, minimum=None, owner=None):
+    where = f"{owner}({name}=...)" if owner else f"`{name}`"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where} expects an integer. Received: {name}={value!r} of type {type(value).__name__}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{where} expects an integer >= {minimum}. Received: {name}={value}")
+    return value
+
+
+def check_float(name, value, low=None, high=None, low_open=False, high_open=False, owner=None):
+    """A finite real number within [low, high] (open ends when asked)."""
+    where = f"{owner}({name}=...)" if owner else f"`{name}`"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where} expects a number. Received: {name}={value!r} of type {type(value).__name__}")
+    value = float(value)
+    bad = not np.isfinite(value)
+    if low is not None:
+        bad |= value <= low if low_open else value < low
+    if high is not None:
+        bad |= value >= high if high_open else value > high
+    if bad:
+        lo = "(-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"
+        hi = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{where} expects a finite number in {lo}, {hi}. Received: {name}={value}")
+    return value
+
+
+def pair(name, value, owner):
+    """An int or a pair of ints, as Keras accepts for kernel_size, strides and pool_size."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (value, value)
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value)):
+        raise ValueError(f"{owner}({name}=...) expects a positive int or a tuple of 2 positive ints. "
+                         f"Received: {name}={value!r}")
+    return int(value[0]), int(value[1])
