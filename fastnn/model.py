@@ -174,6 +174,8 @@ class Sequential:
         self.metrics_names = sorted(set(names))
         if self.built:
             self._setup()
+        elif self._input_shape is not None:
+            self.build()
 
     # -- input checks -------------------------------------------------------------------------
     def _check_x(self, x, name="x"):
