@@ -15,7 +15,7 @@ CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 TARGETS = np.array([0, 1, 1, 0], dtype=np.float32)
 
 
-def noisy_xor(n=400, noise=0.1, seed=0):
+def noisy_xor(n=200, noise=0.1, seed=0):
     """n points: a random corner plus Gaussian noise, labelled with that corner's XOR."""
     rng = np.random.default_rng(seed)
     which = rng.integers(0, 4, size=n)
