@@ -1,18 +1,29 @@
 """Stroke width: why an MNIST model that scores 98% fails on a drawing, and how to_mnist fixes it.
 
 The 2,000 held-out digits of mnist-10k (images 8000..9999) are redrawn as a person would draw them in
-an app: dark ink on a white 128x128 canvas, with a round brush 2, 4, 8, 16 or 32 px wide. One LeNet-5,
-trained on images 0..7999 with random shifts, rotations and stroke thickening/thinning
-(fastnn.preprocess.Augment), then reads each canvas through
+an app: dark ink on a white 128x128 canvas, with a round brush 2, 4, 8, 16 or 32 px wide. A LeNet-5
+trained on images 0..7999 reads each canvas through
 
-- the naive pipeline (grey, invert, resize the canvas to 28x28): fine for thin brushes, it collapses
-  on fat ones, which MNIST never showed the model;
+- the naive pipeline (grey, invert, resize the canvas to 28x28): fat strokes, which MNIST never showed
+  the model, break it;
 - fastnn.preprocess.to_mnist (crop, stroke width redrawn to MNIST's, 20x20 box, centre of mass).
 
-The trained model is cached (see `model_path`), so a rerun only redraws and reads the digits.
+Two LeNet-5s, each read through both pipelines:
 
-    python examples/stroke_width.py              # the table; about 3 min the first time on 2 cores
-    python examples/stroke_width.py --limit 200  # a quick look on the first 200 digits
+- "plain": trained on the digits as they are;
+- "augmented": trained with random shifts, rotations and stroke thickening/thinning
+  (fastnn.preprocess.Augment), and with 30% of the digits swapped each epoch for their fat-brush
+  versions (fastnn.preprocess.fat_brush: loops and bends filled in, as a 32 px brush on 128 px fills
+  them, then read back by to_mnist).
+
+A 32 px brush destroys information no pipeline can restore (a 4 whose top closes is a 9): a LeNet-5
+trained on 32 px drawings of the training digits themselves reads the 32 px test drawings at about 94%
+(measured with PyTorch's LeNet-5, same layers), which bounds what any model of this size reaches there.
+
+The trained models are cached (see `model_path`), so a rerun only redraws and reads the digits.
+
+    python examples/stroke_width.py              # the table; ~25 min the first time on 2 busy cores
+    python examples/stroke_width.py --limit 200  # the first 200 test digits only
 """
 import argparse
 import hashlib
@@ -25,22 +36,32 @@ import numpy as np
 
 import fastnn
 from fastnn import models
-from fastnn.preprocess import Augment, augmented_epochs, naive_to_mnist, render_stroke_digit, to_mnist
+from fastnn.preprocess import (Augment, augmented_epochs, fat_brush, naive_to_mnist, render_stroke_digit,
+                               to_mnist)
 
 WIDTHS = (2, 4, 8, 16, 32)
 CANVAS = 128
 PIPELINES = {"naive": naive_to_mnist, "to_mnist": to_mnist}
-# How the model is trained; any change here gives a new cache file.
-TRAINING = {"model": "lenet5", "seed": 0, "epochs": 10, "batch_size": 64, "learning_rate": 2e-3,
-            "lr_decay": 0.8, "augment": {"shift": 2.0, "rotation": 10.0, "scale": [0.9, 1.1],
-                                         "thickness": [-0.5, 1.0], "seed": 0}}
+# How each model is trained; any change here gives a new cache file.
+_COMMON = {"model": "lenet5", "seed": 0, "epochs": 10, "batch_size": 64, "learning_rate": 2e-3, "lr_decay": 0.8}
+TRAININGS = {
+    "plain": _COMMON,
+    "augmented": {**_COMMON,
+                  "augment": {"shift": 2.0, "rotation": 10.0, "scale": [0.9, 1.1], "thickness": [-0.5, 1.0],
+                              "seed": 0},
+                  "fat_brush": {"fraction": 0.3, "radius": [0.75, 3.0], "seed": 0}},
+}
 
 
-def model_path(training=TRAINING):
-    """Where the trained model is cached: $FASTNN_CACHE, else $XDG_CACHE_HOME/fastnn, else
-    ~/.cache/fastnn; the file name carries a hash of `training` and of fastnn's version."""
+def model_path(training):
+    """Where a trained model is cached: $FASTNN_CACHE, else $XDG_CACHE_HOME/fastnn, else
+    ~/.cache/fastnn. The file name carries a hash of `training`, of fastnn's version and, when it
+    trains on fat_brush digits, of what fat_brush makes of a few (a change to to_mnist changes them)."""
     root = os.environ.get("FASTNN_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fastnn"
-    key = hashlib.sha256(json.dumps([training, fastnn.__version__], sort_keys=True).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([training, fastnn.__version__], sort_keys=True).encode())
+    if "fat_brush" in training:
+        key.update(np.round(fat_brush(fastnn.datasets.mnist_10k.load_data()[0][0][:8], [0, 1, 2, 3] * 2), 4))
+    key = key.hexdigest()[:12]
     return Path(root) / "models" / f"stroke-width-{training['model']}-{key}.npz"
 
 
@@ -51,21 +72,43 @@ def as_input(images):
     return (images.astype(np.float32) * scale)[..., None]
 
 
-def train(x_train, y_train, training=TRAINING, verbose=2):
-    """LeNet-5 trained with augmentation and a per-epoch learning-rate decay."""
+def parallel(fn, arrays, workers=None):
+    """fn(*chunks) over aligned chunks of `arrays`, in worker processes; the results concatenated."""
+    workers = workers or os.cpu_count() or 1
+    chunks = [np.array_split(a, workers * 4) for a in arrays]
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(fn, *chunks))
+
+
+def train(x_train, y_train, training, verbose=2):
+    """LeNet-5 trained as `training` says: a per-epoch learning-rate decay, and, when given,
+    augmentation with fat-brush swaps."""
     model = getattr(models, training["model"])(seed=training["seed"])
     model.compile(fastnn.optimizers.Adam(training["learning_rate"]), "sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     lr, decay = training["learning_rate"], training["lr_decay"]
-    schedule = fastnn.callbacks.LearningRateScheduler(lambda epoch, _: lr * decay ** epoch)
+    fit = {"batch_size": training["batch_size"], "verbose": verbose,
+           "callbacks": [fastnn.callbacks.LearningRateScheduler(lambda epoch, _: lr * decay ** epoch)]}
+    x = as_input(x_train)
+    if "augment" not in training:
+        model.fit(x, y_train, epochs=training["epochs"], **fit)
+        return model
     augment = Augment(**{k: tuple(v) if isinstance(v, list) else v for k, v in training["augment"].items()})
-    augmented_epochs(model, as_input(x_train), y_train, augment, training["epochs"],
-                     batch_size=training["batch_size"], callbacks=[schedule], verbose=verbose)
+    fat = training["fat_brush"]
+    rng = np.random.default_rng(fat["seed"])
+    radius = rng.uniform(*fat["radius"], len(x_train))
+    x_fat = as_input(np.concatenate(parallel(fat_brush, [x_train, radius])))
+
+    def swap_and_augment(x):
+        swap = rng.random(len(x)) < fat["fraction"]
+        return augment(np.where(swap[:, None, None, None], x_fat, x))
+
+    augmented_epochs(model, x, y_train, swap_and_augment, training["epochs"], **fit)
     return model
 
 
-def trained_model(x_train, y_train, training=TRAINING, cache=True, verbose=2):
-    """The cached model if there is one, else a freshly trained one (then cached)."""
+def trained_model(x_train, y_train, training, cache=True, verbose=2):
+    """The cached model if there is one, else a freshly trained one (then cached); and its path."""
     path = model_path(training)
     if cache and path.is_file():
         return fastnn.load_model(path), path
@@ -76,25 +119,22 @@ def trained_model(x_train, y_train, training=TRAINING, cache=True, verbose=2):
     return model, path
 
 
-def read_drawn(digits, width):
-    """Redraw each digit at `width` and read it through every pipeline: {name: float32 (N,28,28)}."""
+def read_drawn(digits, widths):
+    """Redraw each digit at its width and read it through every pipeline: {name: float32 (N,28,28)}."""
     out = {name: np.empty((len(digits), 28, 28), np.float32) for name in PIPELINES}
-    for i, digit in enumerate(digits):
+    for i, (digit, width) in enumerate(zip(digits, widths)):
         canvas = render_stroke_digit(digit, width, CANVAS)
         for name, pipeline in PIPELINES.items():
             out[name][i] = pipeline(canvas)
     return out
 
 
-def drawn_inputs(digits, widths=WIDTHS, workers=None):
+def drawn_inputs(digits, widths=WIDTHS):
     """{width: {pipeline: (N,28,28)}} for every width, the digits split over worker processes."""
-    workers = workers or os.cpu_count() or 1
-    chunks = np.array_split(digits, workers * 4)
     result = {}
-    with ProcessPoolExecutor(workers) as pool:
-        for width in widths:
-            parts = list(pool.map(read_drawn, chunks, [width] * len(chunks)))
-            result[width] = {name: np.concatenate([p[name] for p in parts]) for name in PIPELINES}
+    for width in widths:
+        parts = parallel(read_drawn, [digits, np.full(len(digits), width)])
+        result[width] = {name: np.concatenate([p[name] for p in parts]) for name in PIPELINES}
     return result
 
 
@@ -103,28 +143,39 @@ def accuracy(model, images, labels):
 
 
 def run(limit=None, cache=True, verbose=2):
-    """Train (or load) the model, redraw the test digits, and measure: a dict of accuracies."""
+    """Train (or load) each model, redraw the test digits, and measure. Returns {"n": digits,
+    "labels": (N,), "inputs": {width: {pipeline: (N,28,28)}}, "models": {name: {"model", "file",
+    "original", "widths": {width: {pipeline: accuracy}}}}}."""
     (x_train, y_train), (x_test, y_test) = fastnn.datasets.mnist_10k.load_data()
     if limit is not None:
         x_test, y_test = x_test[:limit], y_test[:limit]
-    model, path = trained_model(x_train, y_train, cache=cache, verbose=verbose)
     inputs = drawn_inputs(x_test)
-    return {
-        "model_file": str(path),
-        "n": len(x_test),
-        "original": accuracy(model, x_test, y_test),
-        "widths": {w: {name: accuracy(model, inputs[w][name], y_test) for name in PIPELINES} for w in WIDTHS},
-    }
+    results = {"n": len(x_test), "labels": y_test, "inputs": inputs, "models": {}}
+    for name, training in TRAININGS.items():
+        model, path = trained_model(x_train, y_train, training, cache=cache, verbose=verbose)
+        results["models"][name] = {
+            "model": model,
+            "file": str(path),
+            "original": accuracy(model, x_test, y_test),
+            "widths": {w: {p: accuracy(model, inputs[w][p], y_test) for p in PIPELINES} for w in WIDTHS},
+        }
+    return results
 
 
 def format_table(results):
+    names = list(results["models"])
+    cell = 19   # two columns of 8 and a separator
     lines = [f"LeNet-5 on {results['n']} held-out mnist-10k digits redrawn on a {CANVAS}x{CANVAS} canvas",
-             f"accuracy on the original 28x28 digits: {100 * results['original']:.1f}%",
              "",
-             f"{'brush':>6} | {'naive':>7} | {'to_mnist':>8}",
-             f"{'-' * 6}-+-{'-' * 7}-+-{'-' * 8}"]
-    for width, acc in results["widths"].items():
-        lines.append(f"{width:>4}px | {100 * acc['naive']:>6.1f}% | {100 * acc['to_mnist']:>7.1f}%")
+             f"{'':>8} | " + " | ".join(f"{n + ' model':^{cell}}" for n in names),
+             f"{'brush':>8} | " + " | ".join(f"{'naive':>8}   {'to_mnist':>8}" for _ in names),
+             "-" * 9 + "+" + "+".join("-" * (cell + 2) for _ in names)]
+    for width in WIDTHS:
+        accs = [results["models"][n]["widths"][width] for n in names]
+        lines.append(f"{width:>6}px | " + " | ".join(
+            f"{100 * a['naive']:>7.1f}%   {100 * a['to_mnist']:>7.1f}%" for a in accs))
+    lines.append(f"{'original':>8} | " + " | ".join(
+        f"{100 * results['models'][n]['original']:>{cell}.1f}%"[1:] for n in names))
     return "\n".join(lines)
 
 
@@ -135,7 +186,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     results = run(limit=args.limit, cache=not args.no_cache)
     print(format_table(results))
-    print(f"model: {results['model_file']}")
+    for name, model in results["models"].items():
+        print(f"{name} model: {model['file']}")
     return results
 
 

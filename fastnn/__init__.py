@@ -6,7 +6,7 @@ NumPy reference, and compiled Numba and Cython kernels. Start with:
     import fastnn
     model = fastnn.Sequential([fastnn.layers.Input((784,)), fastnn.layers.Dense(10, activation="softmax")])
 """
-from . import callbacks, datasets, initializers, layers, losses, metrics, optimizers
+from . import callbacks, datasets, initializers, layers, losses, metrics, models, optimizers
 from .backend import (BackendUnavailableError, available_backends, backend_report, get_backend,
                       get_num_threads, set_backend, set_num_threads)
 from .model import Sequential
@@ -15,8 +15,17 @@ from .utils import floatx, set_floatx, set_seed
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # fastnn.preprocess imports scipy.ndimage and scikit-image (a second or two): load it on first use only
+    if name == "preprocess":
+        import importlib
+
+        return importlib.import_module(".preprocess", __name__)
+    raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
+
 __all__ = [
-    "Sequential", "layers", "losses", "optimizers", "callbacks", "initializers", "metrics", "datasets",
+    "Sequential", "layers", "losses", "optimizers", "callbacks", "initializers", "metrics", "datasets", "models",
     "load_model", "set_backend", "get_backend", "available_backends", "backend_report", "set_num_threads",
     "get_num_threads", "set_seed", "floatx", "set_floatx", "BackendUnavailableError",
 ]

@@ -326,7 +326,7 @@ class Sequential:
             yv = self._check_y(validation_data[1], len(xv), "validation_data[1]")
             val = (xv, yv)
         elif validation_split:
-            train_idx, val_idx = _stratified_split(y if self.loss.target == "sparse" else _class_of(y),
+            train_idx, val_idx = stratified_split(y if self.loss.target == "sparse" else _class_of(y),
                                                    validation_split, self._rng)
             val = (x[val_idx], y[val_idx])
             x, y = x[train_idx], y[train_idx]
@@ -339,7 +339,7 @@ class Sequential:
         n = len(x)
         steps = -(-n // batch_size)
         params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n, "verbose": verbose}
-        cbs = CallbackList([history] + callbacks, self, params)
+        cbs = CallbackList(callbacks + [history], self, params)   # History last, as Keras: it sees what others add
         xbuf = np.empty((min(batch_size, n),) + x.shape[1:], self.dtype) if shuffle else None
         ybuf = np.empty((min(batch_size, n),) + y.shape[1:], y.dtype) if shuffle else None
         self.stop_training = False
@@ -544,7 +544,7 @@ def _class_of(y):
     return y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0.5).astype(np.int64)
 
 
-def _stratified_split(labels, fraction, rng):
+def stratified_split(labels, fraction, rng):
     """Shuffled train/validation indices with each class split in the same proportion."""
     val = []
     for c in np.unique(labels):

@@ -31,8 +31,7 @@ def _digest(config_json, arrays):
 def save_model(model, filepath, include_optimizer=True):
     """Write model to filepath atomically (a temporary file in the same folder, then os.replace)."""
     filepath = os.fspath(filepath)
-    if not model.built:
-        raise ValueError("save: the model is not built yet; call build(), fit() or predict() first")
+    model._require_built("save")
     config = {"format": FORMAT, "model": model.get_config()}
     arrays = {f"weights/{i}": w for i, w in enumerate(model.get_weights())}
     if model.loss is not None:
@@ -52,6 +51,10 @@ def save_model(model, filepath, include_optimizer=True):
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp creates the file private (0600); give it the mode an ordinary new file would get
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, filepath)
     except BaseException:
         if os.path.exists(tmp):
@@ -66,7 +69,10 @@ def _read(filepath):
     except FileNotFoundError:
         raise FileNotFoundError(f"load_model: no such file: {filepath!r}") from None
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        loaded = np.load(io.BytesIO(data), allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("a bare .npy array, not an .npz archive")
+        with loaded as archive:
             arrays = {name: archive[name] for name in archive.files}
     except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as exc:
         raise ValueError(f"load_model: {filepath!r} is not a readable fastnn model file (truncated or corrupt: "

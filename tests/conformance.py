@@ -2,8 +2,12 @@
 
 One tolerance table for every op. Test modules parametrize with BACKEND_DTYPE and call ref()/impl().
 """
+import contextlib
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from fastnn import backend
 
@@ -32,3 +36,85 @@ def assert_close(actual, expected, dtype):
     scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
     tol = TOL[np.dtype(dtype).type]
     np.testing.assert_allclose(actual, expected, rtol=tol["rtol"], atol=tol["atol"] * scale)
+
+
+# Hypothesis-drawn shapes: few examples, the same on every run, and no deadline (the first call compiles);
+# the suite also runs with the JIT off (test_numba_python_semantics.py), one Python step per element.
+FEW = settings(max_examples=8, deadline=None, derandomize=True)
+
+
+def nans(shape, dtype):
+    """An output buffer filled with NaN, so an element the kernel fails to write shows up."""
+    return np.full(shape, np.nan, dtype)
+
+
+def copy_args(args):
+    """Copies of the array arguments (an array passed twice stays one array); other arguments as they are."""
+    memo = {}
+    return [memo.setdefault(id(a), a.copy()) if isinstance(a, np.ndarray) else a for a in args]
+
+
+def check(op, backend_name, dtype, *args):
+    """Run op in the reference and in backend_name on copies of args; every array argument (outputs and
+    buffers updated in place alike) must end close to the reference's, with its dtype kept.
+    Returns the backend's arguments after the call."""
+    expected, actual = copy_args(args), copy_args(args)
+    assert ref(op)(*expected) is None
+    assert impl(op, backend_name)(*actual) is None
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        if isinstance(e, np.ndarray):
+            assert a.dtype == e.dtype, f"{op} argument {i}: dtype {a.dtype}, expected {e.dtype}"
+            try:
+                assert_close(a, e, dtype)
+            except AssertionError as exc:
+                raise AssertionError(f"{op} argument {i} differs from the reference") from exc
+    return actual
+
+
+@contextlib.contextmanager
+def threads(n):
+    """Run the block with n threads for every backend (and BLAS), then restore the previous count."""
+    before = backend.get_num_threads()
+    backend.set_num_threads(n)
+    try:
+        yield
+    finally:
+        backend.set_num_threads(before)
+
+
+def same_across_threads(op, backend_name, *args, counts=(1, 2), dtype=None):
+    """op on copies of args with 1 and with 2 threads: every array argument must end bit-identical, or,
+    given dtype, close within TOL (for ops that call BLAS, whose GEMM rounds by thread count)."""
+    runs = []
+    for n in counts:
+        run = copy_args(args)
+        with threads(n):
+            impl(op, backend_name)(*run)
+        runs.append(run)
+    for i, a in enumerate(args):
+        if isinstance(a, np.ndarray):
+            for other in runs[1:]:
+                if dtype is None:
+                    np.testing.assert_array_equal(other[i], runs[0][i], err_msg=f"{op} argument {i}")
+                else:
+                    assert_close(other[i], runs[0][i], dtype)
+
+
+def assert_float32_only(op, backend_name, *args):
+    """Numba: the machine code of op for these (float32) arguments never widens a float32 to float64,
+    i.e. its LLVM IR, callees and parallel regions included, holds no `fpext float`; a stray float64
+    literal in a float32 kernel shows up here. Code loaded from Numba's cache has no IR to inspect: then
+    skipped (test_numba_python_semantics.py runs these checks again with an empty cache). Other backends
+    have no IR to inspect either: skipped."""
+    kernel = impl(op, backend_name)
+    if backend_name != "numba" or not hasattr(kernel, "inspect_llvm"):
+        pytest.skip(f"no LLVM IR to inspect for {backend_name} (or the JIT is off)")
+    import numba
+
+    kernel(*copy_args(args))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ir = kernel.inspect_llvm(tuple(numba.typeof(a) for a in args))
+    if any("cached code" in str(w.message) for w in caught):
+        pytest.skip(f"{op} was loaded from Numba's cache: no IR to inspect")
+    assert "fpext float" not in ir, f"{op}: float32 math widened to float64"

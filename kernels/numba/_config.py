@@ -3,8 +3,16 @@
 fastmath: reassociation and contraction let LLVM vectorise reductions; "nnan"/"ninf" stay off so a NaN
 or inf in the data propagates to the loss, where fit() sees it and stops.
 cache: compiled machine code is written beside the sources, so a second process starts without compiling.
+Numba checks only the timestamp of a function's own file, and a kernel inlines the helpers it calls from
+other modules (dense uses activations, for one): after editing a module that others import from, delete
+kernels/numba/__pycache__ so that nothing keeps the old helper.
 GRAIN: below this many elements (or multiply-adds) a kernel runs its serial loop; a prange fork/join
-costs more than tiny work.
+costs more than tiny work (_chunks.parallel decides).
+CHUNK: elements per parallel task (see _chunks.py).
+Loops index with range(size) of a slice, never range(lo, hi): such an index might be negative for all
+Numba knows, and the wraparound check on every access stops LLVM from vectorising the loop (5-7x slower).
+pjit kernels hold only explicit prange loops: the small (C,)-sized array expressions they need live in
+@jit helpers, because parallel=True would turn each one into a fork/join of its own.
 """
 import numba
 
@@ -16,3 +24,4 @@ pjit = numba.njit(parallel=True, **OPTIONS)
 prange = numba.prange
 
 GRAIN = 1 << 15
+CHUNK = 1 << 12

@@ -1,0 +1,6 @@
+"""`python -m fastnn ...`: the command line of fastnn.cli."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,26 @@
+"""The thread count shared by every kernel of this backend.
+
+The count lives in one C int here; each kernel module binds to it at import (_shared.bind_threads) and
+passes it to every prange as num_threads, so fastnn.set_num_threads holds whatever OpenMP's own setting is.
+"""
+from cpython.pycapsule cimport PyCapsule_New
+
+from _shared cimport FASTNN_OPENMP, fastnn_bind_threads, fastnn_max_threads
+
+# Whether the kernels were compiled with OpenMP; without it every kernel runs serially.
+OPENMP = bool(FASTNN_OPENMP)
+
+cdef int threads = fastnn_max_threads()
+THREADS_SLOT = PyCapsule_New(&threads, b"fastnn.threads", NULL)
+fastnn_bind_threads(&threads)
+
+
+def set_num_threads(int n):
+    global threads
+    if n < 1:
+        raise ValueError(f"set_num_threads expects a positive int. Received: n={n!r}")
+    threads = n if FASTNN_OPENMP else 1
+
+
+def get_num_threads():
+    return threads

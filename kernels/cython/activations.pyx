@@ -1,0 +1,33 @@
+"""Element-wise activations (fastnn.reference.activations), fused with nothing: any shape, walked flat.
+
+Legend: any shape; out, x, dout, dx all the same shape and C order, so each is one flat run.
+"""
+from cython.parallel cimport prange
+
+from _shared cimport act_backward, act_forward, bind_threads, check_act, fastnn_threads, floating, GRAIN
+
+bind_threads()
+
+
+# out, x: same shape
+def activation_forward(out, x, int act):
+    check_act(act)
+    _forward(out.reshape(-1), x.reshape(-1), act)
+
+
+# dx, dout, out: same shape; dx may be dout (in place)
+def activation_backward(dx, dout, out, int act):
+    check_act(act)
+    _backward(dx.reshape(-1), dout.reshape(-1), out.reshape(-1), act)
+
+
+def _forward(floating[::1] out, const floating[::1] x, int act):
+    cdef Py_ssize_t i, n = x.shape[0]
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n >= GRAIN):
+        out[i] = act_forward(x[i], act)
+
+
+def _backward(floating[::1] dx, const floating[::1] dout, const floating[::1] out, int act):
+    cdef Py_ssize_t i, n = out.shape[0]
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n >= GRAIN):
+        dx[i] = act_backward(dout[i], out[i], act)
