@@ -16,7 +16,8 @@ def problem(rng):
 
 def test_softmax_ce(bench_op, problem):
     logits, _, onehot = problem
-    bench_op("softmax_ce", f"softmax_ce {GROUP}", (np.empty(N, np.float32), np.empty_like(logits), logits, onehot, 1 / N))
+    bench_op("softmax_ce", f"softmax_ce {GROUP}",
+             (np.empty(N, np.float32), np.empty_like(logits), logits, onehot, 1 / N))
 
 
 def test_sparse_softmax_ce(bench_op, problem):

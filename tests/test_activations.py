@@ -73,7 +73,7 @@ def test_float32_stays_float32(backend_name, act):
 def test_float32_accuracy(backend_name, act):
     # a compiled float32 sigmoid or tanh may use its own exp: it must stay within a few ulp of the truth,
     # relative to the value near 0 (tanh(x) ~ x) and absolute near 1; below e^-87 (~1.6e-38) it may flush to 0
-    x = np.concatenate([np.linspace(-100, 100, 200_001), np.geomspace(1e-30, 10, 20_001)]).astype(np.float32)
+    x = np.concatenate([np.linspace(-100, 100, 40_001), np.geomspace(1e-30, 10, 4_001)]).astype(np.float32)
     x = np.concatenate([x, -x])
     out = nans(x.shape, np.float32)
     impl("activation_forward", backend_name)(out, x, act)

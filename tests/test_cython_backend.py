@@ -35,15 +35,17 @@ def test_every_op_is_compiled():
         assert fn.__module__.startswith("fastnn._kernels.cython."), f"{op} comes from {fn.__module__}"
 
 
-def test_unbuilt_backend_says_why(tmp_path):
+def test_unbuilt_backend_says_why(tmp_path, monkeypatch):
     # the package's __init__ without any compiled module beside it, as after an install with no compiler
     pkg = tmp_path / "cython"
     pkg.mkdir()
     shutil.copy(REPO / "kernels" / "cython" / "__init__.py", pkg / "__init__.py")
     spec = importlib.util.spec_from_file_location("fastnn_unbuilt_probe", pkg / "__init__.py",
                                                   submodule_search_locations=[str(pkg)])
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "fastnn_unbuilt_probe", module)   # so its relative import is looked up
     with pytest.raises(ImportError, match="Cython kernels were not compiled"):
-        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        spec.loader.exec_module(module)
 
 
 @needs_cython

@@ -15,49 +15,34 @@ from _shared cimport bind_threads, fastnn_threads, floating, GRAIN
 bind_threads()
 
 
-cdef enum:
-    CB = 64  # channels per block: a block's running maxima live on the stack
-
-
 # x (N,H,W,C) -> out (N,OH,OW,C), argmax (N,OH,OW,C)
 def maxpool2d_forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const floating[:, :, :, ::1] x,
                       int kh, int kw, int sh, int sw, int ph, int pw):
     cdef Py_ssize_t n = out.shape[0], oh = out.shape[1], ow = out.shape[2], nc = out.shape[3]
-    cdef Py_ssize_t t, q, cb, blocks = (nc + CB - 1) // CB
-    # one task per output row (sample t // OH, row t % OH)
+    cdef Py_ssize_t t, b, r, q, c, i, j, ih, iw
+    cdef int32_t k
+    cdef floating v, best
+    cdef bint take
+    # one task per output row (sample b, row r); the window's cells in row-major order, the channels
+    # inner: out and argmax of a pixel are the running maximum and its position over the cells
     for t in prange(n * oh, nogil=True, num_threads=fastnn_threads(), schedule="static",
                     use_threads_if=n * oh * ow * nc * kh * kw >= GRAIN):
+        b = t // oh
+        r = t % oh
         for q in range(ow):
-            for cb in range(blocks):
-                _pool_block(out, argmax, x, t // oh, t % oh, q, cb * CB, min(<Py_ssize_t>CB, nc - cb * CB),
-                            kh, kw, sh, sw, ph, pw)
-
-
-# out, argmax [b, r, q, c0:c0+m]: the window's cells in row-major order, padded cells -inf
-cdef void _pool_block(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const floating[:, :, :, ::1] x,
-                      Py_ssize_t b, Py_ssize_t r, Py_ssize_t q, Py_ssize_t c0, Py_ssize_t m,
-                      int kh, int kw, int sh, int sw, int ph, int pw) noexcept nogil:
-    cdef floating best[CB]
-    cdef int32_t arg[CB]
-    cdef floating v
-    cdef Py_ssize_t i, j, c, ih, iw
-    cdef int32_t k = 0
-    cdef bint inside
-    for i in range(kh):
-        ih = r * sh + i - ph
-        for j in range(kw):
-            iw = q * sw + j - pw
-            inside = 0 <= ih < x.shape[1] and 0 <= iw < x.shape[2]
-            for c in range(m):
-                v = x[b, ih, iw, c0 + c] if inside else -INFINITY
-                # np.argmax: the first strictly greater value wins, and the first NaN wins for good
-                if k == 0 or (best[c] == best[c] and (v > best[c] or v != v)):
-                    best[c] = v
-                    arg[c] = k
-            k += 1
-    for c in range(m):
-        out[b, r, q, c0 + c] = best[c]
-        argmax[b, r, q, c0 + c] = arg[c]
+            k = 0
+            for i in range(kh):
+                ih = r * sh + i - ph
+                for j in range(kw):
+                    iw = q * sw + j - pw
+                    for c in range(nc):
+                        v = x[b, ih, iw, c] if 0 <= ih < x.shape[1] and 0 <= iw < x.shape[2] else -INFINITY
+                        best = out[b, r, q, c]
+                        # np.argmax: the first strictly greater value wins, and the first NaN wins for good
+                        take = k == 0 or (best == best and (v > best or v != v))
+                        out[b, r, q, c] = v if take else best
+                        argmax[b, r, q, c] = k if take else argmax[b, r, q, c]
+                    k = k + 1
 
 
 # dout (N,OH,OW,C) -> dx (N,H,W,C): each output's gradient goes to its window's winner

@@ -16,8 +16,11 @@ Two algorithms, chosen by measurement (benches/bench_conv2d.py):
   batch. No BLAS: these GEMMs are thin (K = 6..64) and would run inside prange, oversubscribing cores.
 Two microkernels serve every product: _dot_nt (dot products along a contiguous axis, 4x2 blocked: the
 forward GEMM and the direct dw) and _axpy_nn (rank-4 row updates: the direct forward, dw, dx).
-The loops index only with range() counters and slice views: an index that might be negative makes Numba
-emit a wraparound select per element, which stops LLVM from vectorising the loop.
+dx: dP = dz tile @ wt (_axpy_nn), then col2im adds dP's rows into a zero canvas of the sample.
+The loops index with range() counters, slice views or unsigned indices: an index that might be negative
+makes Numba emit a wraparound select per element, which stops LLVM from vectorising the loop. Activations
+run out of place (into a scratch block, or from a copy of dout): called in place, LLVM's runtime overlap
+check fails and the element-wise loop falls back to scalar code, about 5x slower.
 
 Parallel over fixed chunks of samples, each owned by one thread: dx needs no locks and dw/db are summed
 into one partial per chunk, added in chunk order after the parallel loop. The chunks depend on the shape
@@ -28,8 +31,8 @@ import numpy as np
 from ._config import GRAIN, jit, pjit, prange
 from .activations import backward_flat, check_code, forward_flat
 
-TILE = 1 << 14   # elements of an im2row tile (P): 32 KiB in float32, the L1 data cache
-CHUNKS = 16      # most sample chunks (dw/db partials) per call
+TILE = 1 << 13   # elements of an im2row tile (P): 32 KiB in float32, the L1 data cache
+CHUNKS = 16      # most sample chunks (and dw/db partials) per call
 
 
 # -- microkernels ------------------------------------------------------------------------------------
@@ -218,9 +221,10 @@ def _tap_offsets(kh, kw, wp, mult):
     return off
 
 
-# samples per chunk, chunks: one chunk below GRAIN, else at most CHUNKS (the shape alone decides)
+# samples per chunk, chunks for n samples and `work` multiply-adds (or elements): one chunk below GRAIN,
+# else at most CHUNKS. The shape alone decides, never the thread count (pooling uses it too).
 @jit
-def _chunks(n, work):
+def sample_chunks(n, work):
     if work < GRAIN or n == 1:
         return n, 1
     per = (n + min(n, CHUNKS) - 1) // min(n, CHUNKS)
@@ -246,7 +250,7 @@ def _forward_chunk(out, x, w, wt, bias, sh, sw, ph, pw, act, lo, hi):
         wk = np.zeros((k2, off.size), x.dtype)   # wk[k, tap], zero for the padding taps and filter
         wk[:, :kh * kw] = wt[:k2, :kh * kw]
         acc = np.zeros((k2, rows * wp), x.dtype)
-        act_acc = np.empty_like(acc)   # act(acc): out of place, so LLVM vectorises it (see _act_copy)
+        act_acc = np.empty_like(acc)             # act(acc), out of place (see the module notes)
     else:
         canvas = np.zeros((hp, wp * c), x.dtype)
         rp = (rows * ow + 3) // 4 * 4
@@ -314,7 +318,7 @@ def conv2d_forward(out, x, w, b, sh, sw, ph, pw, act):
     _, wp, hp, rows, qp, kp = _plan(x, w, oh, ow, sh, sw)
     wt = _pack_weights(w, kp, qp)
     bias = _bias_or_zeros(b, k, x)
-    per, chunks = _chunks(n, n * oh * ow * k * w.shape[0] * w.shape[1] * w.shape[2])
+    per, chunks = sample_chunks(n, n * oh * ow * k * w.shape[0] * w.shape[1] * w.shape[2])
     if chunks == 1:
         _forward_chunk(out, x, w, wt, bias, sh, sw, ph, pw, act, 0, n)
     else:
@@ -417,7 +421,7 @@ def conv2d_backward(dx, dw, db, dout, x, w, out, sh, sw, ph, pw, act):
     n, oh, ow, k = dout.shape
     _, wp, hp, rows, qp, kp = _plan(x, w, oh, ow, sh, sw)
     wt = _pack_weights(w, kp, qp)
-    per, chunks = _chunks(n, n * oh * ow * k * w.shape[0] * w.shape[1] * w.shape[2])
+    per, chunks = sample_chunks(n, n * oh * ow * k * w.shape[0] * w.shape[1] * w.shape[2])
     dwts = np.zeros((chunks, kp, qp), x.dtype)
     dbps = np.zeros((chunks, kp), x.dtype)
     if chunks == 1:

@@ -3,15 +3,18 @@
 Legend: N batch, H W input size, C channels, KH KW pool size, sh sw strides, ph pw padding above/left,
 OH OW output size. argmax (N,OH,OW,C) int32 holds the winner's position inside its window, i * KW + j.
 As in the reference: padded cells never win, ties go to the first maximum in row-major window order, and
-a NaN wins (the first one), so it reaches the loss. The loops run over each window's valid taps only, with
-the channels innermost (contiguous, compare-and-select, vectorised).
-Parallel over fixed chunks of samples above GRAIN; each sample is written by one thread only.
+a NaN wins (the first one), so it reaches the loss.
+Max is separable: the forward first takes the best of every input column over a window's rows, along
+whole image rows (W*C contiguous, vectorised), then the best of each window's columns, C at a time.
+The backward adds each output's gradient at its recorded winner: it never reads x, and measured faster
+than finding the winner again (see benches/bench_pooling.py and the numbers in the README).
+Parallel over fixed chunks of samples above GRAIN (conv2d's sample_chunks); each sample is written by
+one thread only.
 """
 import numpy as np
 
-from ._config import GRAIN, jit, pjit, prange
-
-CHUNKS = 16  # most sample chunks per call
+from ._config import jit, pjit, prange
+from .conv2d import sample_chunks
 
 
 # the window of output (oh, ow) covers input rows oh*sh - ph + [i0, i1) and columns ow*sw - pw + [j0, j1)
@@ -21,21 +24,16 @@ def _valid(o, s, p, k, size):
     return max(0, -start), min(k, size - start), start
 
 
-# does (new, its index na) beat (cur, ca)? the larger value, a NaN over a number, else the smaller index
-@jit
-def _wins(cur, new, ca, na):
-    return (new > cur) | ((new == cur) & (na < ca)) | ((new != new) & ((cur == cur) | (na < ca)))
-
-
-# (nv, ni) <- the better of (av, ai + aj) and (bv, bi + bj), element-wise, b later in row-major window order:
-# the larger value wins, a NaN beats a number, and a tie (or two NaNs) goes to the smaller index. The value
-# comes from np.maximum and the index from a bit mask, so every store is unconditional: a select of the
-# loaded value would become a masked store, and a load from a masked store stalls (no forwarding).
+# (nv, ni) <- the better of (av, ai + aj) and (bv, bi + bj) element-wise (nv may be av): the larger value,
+# a NaN over a number, else (a tie, or two NaNs) the smaller window index. The value comes from np.maximum
+# and the index from a bit mask, so every store is unconditional: LLVM turns a select of the loaded value
+# into a masked store, and a load from a masked store stalls (no store forwarding).
 @jit
 def _merge(nv, ni, av, ai, aj, bv, bi, bj):
     for t in range(nv.size):
         cur, new, ca, na = av[t], bv[t], ai[t] + aj, bi[t] + bj
-        m = -np.int32(_wins(cur, new, ca, na))
+        win = (new > cur) | ((new == cur) & (na < ca)) | ((new != new) & ((cur == cur) | (na < ca)))
+        m = -np.int32(win)
         nv[t] = np.maximum(cur, new)
         ni[t] = (na & m) | (ca & ~m)
 
@@ -83,12 +81,7 @@ def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, lo, hi):
                     a[ch] = fi[ch] + j0
                 for j in range(j0 + 1, j1):
                     b = (ws + j) * c
-                    nv, ni = cv[b:b + c], ci[b:b + c]
-                    for ch in range(c):
-                        cur, new, ca, na = o[ch], nv[ch], a[ch], ni[ch] + j
-                        m = -np.int32(_wins(cur, new, ca, na))
-                        o[ch] = np.maximum(cur, new)
-                        a[ch] = (na & m) | (ca & ~m)
+                    _merge(o, a, o, a, 0, cv[b:b + c], ci[b:b + c], j)
 
 
 # samples [lo, hi): dx = 0, then each output's gradient added at its window's winner. A window that lies
@@ -124,15 +117,6 @@ def _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, lo, hi):
                             d[np.uintp((i * w + j) * c + ch)] += g[ch]
 
 
-# samples per chunk, chunks: a single chunk below GRAIN, else at most CHUNKS
-@jit
-def _chunks(n, work):
-    if work < GRAIN or n == 1:
-        return n, 1
-    per = (n + min(n, CHUNKS) - 1) // min(n, CHUNKS)
-    return per, (n + per - 1) // per
-
-
 @pjit
 def _forward_parallel(out, argmax, x, kh, kw, sh, sw, ph, pw, per, chunks):
     n = x.shape[0]
@@ -151,7 +135,7 @@ def _backward_parallel(dx, dout, argmax, kh, kw, sh, sw, ph, pw, per, chunks):
 @jit
 def maxpool2d_forward(out, argmax, x, kh, kw, sh, sw, ph, pw):
     n = x.shape[0]
-    per, chunks = _chunks(n, out.size * kh * kw)
+    per, chunks = sample_chunks(n, out.size * kh * kw)
     if chunks == 1:
         _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, 0, n)
     else:
@@ -162,7 +146,7 @@ def maxpool2d_forward(out, argmax, x, kh, kw, sh, sw, ph, pw):
 @jit
 def maxpool2d_backward(dx, dout, argmax, kh, kw, sh, sw, ph, pw):
     n = dx.shape[0]
-    per, chunks = _chunks(n, dx.size + dout.size)
+    per, chunks = sample_chunks(n, dx.size + dout.size)
     if chunks == 1:
         _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, 0, n)
     else:
