@@ -91,6 +91,13 @@ def test_matches_reference_parallel(backend_name, dtype, shape):
 
 
 @BACKEND_DTYPE
+def test_padding_wider_than_the_pool(backend_name, dtype):
+    # windows over padding only: -inf and argmax 0 as in the reference, and no gradient anywhere from them
+    x, rng = images(2, 3, 4, 2, dtype, 11)
+    forward_backward(backend_name, dtype, x, rng, 4, 4, (2, 2, 2, 2, 2, 3))
+
+
+@BACKEND_DTYPE
 def test_backward_takes_the_forwards_argmax(backend_name, dtype):
     # the backward routes by argmax alone (it never sees x): a hand-made argmax picks the cells
     geom = (2, 2, 2, 2, 0, 0)
