@@ -34,8 +34,8 @@ import numpy as np
 
 from cython.parallel cimport prange, threadid
 
-from _shared cimport (GRAIN, act_backward, act_forward, bind_threads, check_act, fastnn_threads, floating,
-                      n_chunks)
+from _shared cimport (GRAIN, LINEAR, act_backward, act_forward, bind_threads, check_act, fastnn_threads,
+                      floating, n_chunks)
 
 bind_threads()
 
@@ -60,7 +60,8 @@ cdef struct Plan:
 # x (N,H,W,C) w (KH,KW,C,K) b (K,) or None  ->  out (N,OH,OW,K)
 def conv2d_forward(out, x, w, b, int sh, int sw, int ph, int pw, int act):
     check_act(act)
-    _forward(_pixels(out), out.shape[1], out.shape[2], _pixel_rows(x), w, b, sh, sw, ph, pw, act)
+    _forward(_pixels(out), out.reshape(-1), out.shape[1], out.shape[2], _pixel_rows(x), w, b, sh, sw, ph, pw,
+             act)
 
 
 # dout (N,OH,OW,K) is overwritten with the pre-activation gradient
@@ -68,8 +69,8 @@ def conv2d_forward(out, x, w, b, int sh, int sw, int ph, int pw, int act):
 def conv2d_backward(dx, dw, db, dout, x, w, out, int sh, int sw, int ph, int pw, int act):
     check_act(act)
     # the fused dispatch picks the float type from the first argument, which must not be None
-    _backward(dw, _pixel_rows(dx), db, _pixels(dout), out.shape[1], out.shape[2], _pixel_rows(x), w,
-              _pixels(out), sh, sw, ph, pw, act)
+    _backward(dw, _pixel_rows(dx), db, _pixels(dout), dout.reshape(-1), out.shape[1], out.shape[2],
+              _pixel_rows(x), w, out.reshape(-1), sh, sw, ph, pw, act)
 
 
 # (N,H,W,C) -> the same memory as (N,H,W*C)
@@ -107,9 +108,10 @@ cdef Plan _plan(const Py_ssize_t *x_shape, const Py_ssize_t *w_shape, Py_ssize_t
     return p
 
 
-# out (N*OH*OW, K), x (N,H,W*C)
-def _forward(floating[:, ::1] out, Py_ssize_t oh, Py_ssize_t ow, const floating[:, :, ::1] x,
-             const floating[:, :, :, ::1] w, const floating[::1] b, int sh, int sw, int ph, int pw, int act):
+# out (N*OH*OW, K) and the same memory flat, x (N,H,W*C)
+def _forward(floating[:, ::1] out, floating[::1] out_flat, Py_ssize_t oh, Py_ssize_t ow,
+             const floating[:, :, ::1] x, const floating[:, :, :, ::1] w, const floating[::1] b, int sh, int sw,
+             int ph, int pw, int act):
     cdef Plan pl = _plan(x.shape, w.shape, oh, ow, sh, sw, ph, pw)
     cdef Py_ssize_t s, t, r0, nr, tid, k, p, r, o, first
     cdef floating[:, ::1] wp = _packed(w)
@@ -134,16 +136,20 @@ def _forward(floating[:, ::1] out, Py_ssize_t oh, Py_ssize_t ow, const floating[
                     outT[tid, k, p] = b[k] if b is not None else 0
             _outT_add(outT, src, offs, wp, tid, nr * pl.pitch, pl.nk)
             first = (s * pl.oh + r0) * pl.ow
-            for k in range(pl.nk):
-                for r in range(nr):
-                    for o in range(pl.ow):
-                        out[first + r * pl.ow + o, k] = act_forward(outT[tid, k, r * pl.pitch + o], act)
+            for r in range(nr):
+                for o in range(pl.ow):
+                    for k in range(pl.nk):
+                        out[first + r * pl.ow + o, k] = outT[tid, k, r * pl.pitch + o]
+            if act != LINEAR:  # on the tile's outputs, contiguous: vectorised
+                for p in range(first * pl.nk, (first + nr * pl.ow) * pl.nk):
+                    out_flat[p] = act_forward(out_flat[p], act)
 
 
-# dout, out (N*OH*OW, K), x (N,H,W*C), dx (N,H,W*C) or None
+# dout (N*OH*OW, K) and the same memory flat, out flat, x (N,H,W*C), dx (N,H,W*C) or None
 def _backward(floating[:, :, :, ::1] dw, floating[:, :, ::1] dx, floating[::1] db, floating[:, ::1] dout,
-              Py_ssize_t oh, Py_ssize_t ow, const floating[:, :, ::1] x, const floating[:, :, :, ::1] w,
-              const floating[:, ::1] out, int sh, int sw, int ph, int pw, int act):
+              floating[::1] dout_flat, Py_ssize_t oh, Py_ssize_t ow, const floating[:, :, ::1] x,
+              const floating[:, :, :, ::1] w, const floating[::1] out_flat, int sh, int sw, int ph, int pw,
+              int act):
     cdef Plan pl = _plan(x.shape, w.shape, oh, ow, sh, sw, ph, pw)
     cdef Py_ssize_t ch, s, t, r0, nr, tid, q, k, p, r, o, first
     cdef bint has_dx = dx is not None
@@ -176,14 +182,17 @@ def _backward(floating[:, :, :, ::1] dw, floating[:, :, ::1] dx, floating[::1] d
                 _offsets(offs, tid, r0, &pl)
                 if not pl.planar:
                     _unroll_windows(src, tid, x, s, r0, nr, &pl)
-                # dz = dout * act'(out), in place and transposed into dzT (zero at the dropped pixels); db
+                # dz = dout * act'(out) in place on the tile's outputs (contiguous: vectorised), then
+                # transposed into dzT (zero at the dropped pixels); db
                 first = (s * pl.oh + r0) * pl.ow
+                if act != LINEAR:
+                    for p in range(first * pl.nk, (first + nr * pl.ow) * pl.nk):
+                        dout_flat[p] = act_backward(dout_flat[p], out_flat[p], act)
                 for k in range(pl.nk):
                     total = 0
                     for r in range(nr):
                         for o in range(pl.ow):
-                            v = act_backward(dout[first + r * pl.ow + o, k], out[first + r * pl.ow + o, k], act)
-                            dout[first + r * pl.ow + o, k] = v
+                            v = dout[first + r * pl.ow + o, k]
                             dzT[tid, k, r * pl.pitch + o] = v
                             total = total + v
                         for o in range(pl.ow, pl.pitch):

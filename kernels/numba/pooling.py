@@ -84,9 +84,12 @@ def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, lo, hi):
                     _merge(o, a, o, a, 0, cv[b:b + c], ci[b:b + c], j)
 
 
-# samples [lo, hi): dx = 0, then each output's gradient added at its window's winner. A window that lies
-# inside the image adds at (window corner + offset of the tap), looked up; one that overhangs the padding
-# checks each winner's row and column (a winner is never a padded cell, except in an all-padding window).
+# samples [lo, hi): dx = each output's gradient at its window's winner, 0 elsewhere.
+# Windows that tile the image exactly (stride = pool size, no padding, no remainder; 2x2/2 on even sizes)
+# cover every cell once: each cell is written once, g or 0, with no zeroing pass and no read-modify-write.
+# Otherwise dx = 0 first, then each gradient is added at its winner (overlapping windows add up); a window
+# inside the image adds at (its corner + the tap's offset), one over the padding checks the winner's row
+# and column (a winner is never a padded cell, except in a window over padding only).
 @jit
 def _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, lo, hi):
     _, h, w, c = dx.shape
@@ -97,17 +100,26 @@ def _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, lo, hi):
     for t in range(kh * kw):
         ti[t], tj[t] = t // kw, t % kw
         toff[t] = (ti[t] * w + tj[t]) * c
+    tiled = sh == kh and sw == kw and ph == 0 and pw == 0 and h == oh * kh and w == ow * kw
+    zero, one = dx.dtype.type(0), dx.dtype.type(1)
     for s in range(lo, hi):
         d = dx[s].reshape(h * w * c)
-        d[:] = 0
+        if not tiled:
+            d[:] = 0
         for r in range(oh):
             i0, i1, hs = _valid(r, sh, ph, kh, h)
             for q in range(ow):
                 j0, j1, ws = _valid(q, sw, pw, kw, w)
                 g = dout[s, r, q]
                 a = argmax[s, r, q]
-                if i1 - i0 == kh and j1 - j0 == kw:
-                    corner = (hs * w + ws) * c
+                corner = (hs * w + ws) * c
+                if tiled:
+                    for t in range(kh * kw):
+                        cell = d[corner + toff[t]:corner + toff[t] + c]
+                        for ch in range(c):
+                            # a product, as in the reference: a NaN gradient spreads over its window
+                            cell[ch] = g[ch] * (one if a[ch] == t else zero)
+                elif i1 - i0 == kh and j1 - j0 == kw:
                     for ch in range(c):
                         d[np.uintp(corner + toff[a[ch]] + ch)] += g[ch]
                 else:
