@@ -28,8 +28,7 @@ only, never on the thread count, so 1 and 2 threads give bit-identical results.
 """
 import numpy as np
 
-from ._chunks import parallel
-from ._config import jit, pjit, prange
+from ._config import GRAIN, jit, pjit, prange
 from .activations import backward_flat, check_code, forward_flat
 
 TILE = 1 << 13   # elements of an im2row tile (P): 32 KiB in float32, the L1 data cache
@@ -222,12 +221,11 @@ def _tap_offsets(kh, kw, wp, mult):
     return off
 
 
-# samples per chunk, chunks for n samples and `work` multiply-adds (or elements): one chunk (serial) unless
-# _chunks.parallel(work), else at most CHUNKS. The shape alone decides, never the thread count (pooling
-# uses it too).
+# samples per chunk, chunks for n samples and `work` multiply-adds (or elements): one chunk below GRAIN,
+# else at most CHUNKS. The shape alone decides, never the thread count (pooling uses it too).
 @jit
 def sample_chunks(n, work):
-    if not parallel(work) or n == 1:
+    if work < GRAIN or n == 1:
         return n, 1
     per = (n + min(n, CHUNKS) - 1) // min(n, CHUNKS)
     return per, (n + per - 1) // per
