@@ -124,7 +124,7 @@ def test_nan_loss_stops_training_and_keeps_finite_weights():
     assert all(np.isfinite(w).all() for w in model.get_weights())
 
 
-def test_malformed_calls_never_crash_the_interpreter():
+def test_malformed_calls_never_crash_the_interpreter(tmp_path):
     """Bad calls on every available backend raise Python errors; the process survives to print DONE."""
     script = textwrap.dedent("""
         import numpy as np, fastnn
@@ -144,8 +144,9 @@ def test_malformed_calls_never_crash_the_interpreter():
             m.fit(np.zeros((2, 8, 8, 1))[:, ::-1], [0, 1], verbose=0)  # non-contiguous input is copied, fine
         print("DONE")
     """)
+    # run outside the repository so the child imports the same (installed) fastnn as this process
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
-                         env={**os.environ})
+                         env={**os.environ}, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("DONE")
     assert out.stdout.count("ValueError") == 5 * len(fastnn.available_backends())
