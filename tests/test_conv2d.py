@@ -98,6 +98,14 @@ def test_first_layer_without_bias_batch_of_one(backend_name, dtype, c):
     assert dx is None and db is None and np.all(np.isfinite(dw)) and np.all(np.isfinite(dz))
 
 
+@BACKEND_DTYPE
+@pytest.mark.parametrize("c", [1, 2], ids=["direct", "im2row"])
+def test_padding_wider_than_the_kernel(backend_name, dtype, c):
+    # top/left pads past the kernel: whole output rows and columns see padding only (bias, activation)
+    x, wt, b, rng = problem(2, 5, 4, c, 3, 2, 3, dtype, 8)
+    forward_backward(backend_name, dtype, RELU, x, wt, b, rng, 6, 5, (1, 1, 4, 3))
+
+
 @pytest.mark.parametrize("backend_name", COMPILED)
 @pytest.mark.parametrize("shape", PARALLEL[:2], ids=["direct", "im2row"])
 def test_float32_stays_float32(backend_name, shape):

@@ -48,7 +48,7 @@ def geometries(draw):
 
 @BACKEND_DTYPE
 @FEW
-@given(n=st.integers(1, 3), c=st.integers(1, 5), geometry=geometries(), ties=st.booleans(),
+@given(n=st.integers(1, 3), c=st.integers(1, 9), geometry=geometries(), ties=st.booleans(),
        seed=st.integers(0, 2**32 - 1))
 def test_matches_reference(backend_name, dtype, n, c, geometry, ties, seed):
     h, w, oh, ow, geom = geometry
@@ -74,12 +74,13 @@ def test_nan_wins(backend_name, dtype, padding):
     assert np.isnan(out[0, 0, 0]).all() and np.isnan(out[1, :, :, 1]).any()
 
 
-# Above GRAIN: the sample chunks run in parallel. LeNet's pool after conv1 and a 3x3/2 "same" pool.
-PARALLEL = [(4, 28, 28, 6, 2, 2, "valid"), (5, 15, 13, 8, 3, 2, "same")]
+# Above GRAIN: the sample chunks run in parallel. LeNet's pools after conv1 (6 channels, the scatter
+# backward) and conv2 (16, windows tiling the image), and a 3x3/2 "same" pool (overlapping windows).
+PARALLEL = [(4, 28, 28, 6, 2, 2, "valid"), (24, 10, 10, 16, 2, 2, "valid"), (5, 15, 13, 8, 3, 2, "same")]
 
 
 @BACKEND_DTYPE
-@pytest.mark.parametrize("shape", PARALLEL, ids=["2x2", "3x3_same"])
+@pytest.mark.parametrize("shape", PARALLEL, ids=["2x2", "2x2_tiled", "3x3_same"])
 def test_matches_reference_parallel(backend_name, dtype, shape):
     n, h, w, c, k, s, padding = shape
     x, rng = images(n, h, w, c, dtype, 9, ties=True)
@@ -117,7 +118,7 @@ def test_backward_takes_the_forwards_argmax(backend_name, dtype):
 
 @pytest.mark.parametrize("backend_name", COMPILED)
 def test_float32_stays_float32(backend_name):
-    n, h, w, c, k, s, padding = PARALLEL[1]
+    n, h, w, c, k, s, padding = PARALLEL[2]
     x, rng = images(n, h, w, c, np.float32, 10)
     oh, ow, geom = keras_geometry(h, w, k, s, padding)
     args = forward_args(x, oh, ow, geom, np.float32)

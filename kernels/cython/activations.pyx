@@ -23,11 +23,13 @@ def activation_backward(dx, dout, out, int act):
 
 def _forward(floating[::1] out, const floating[::1] x, int act):
     cdef Py_ssize_t i, n = x.shape[0]
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n >= GRAIN):
         out[i] = act_forward(x[i], act)
 
 
 def _backward(floating[::1] dx, const floating[::1] dout, const floating[::1] out, int act):
     cdef Py_ssize_t i, n = out.shape[0]
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n >= GRAIN):
         dx[i] = act_backward(dout[i], out[i], act)

@@ -47,7 +47,8 @@ def batchnorm_forward(floating[:, ::1] out, floating[::1] mean, floating[::1] in
             shift[c] = moving_mean[c]
             mult[c] = gamma[c] / fsqrt(moving_var[c] + eps_)
     cdef Py_ssize_t i, m = x.shape[0]
-    for i in prange(m, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=m * nc >= GRAIN):
+    for i in prange(m, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=m * nc >= GRAIN):
         for c in range(nc):
             out[i, c] = (x[i, c] - shift[c]) * mult[c] + beta[c]
 
@@ -61,7 +62,8 @@ def batchnorm_backward(floating[:, ::1] dx, floating[::1] dgamma, floating[::1] 
     cdef floating fm = m, xhat
     # part[ch, 0] = sum of dout, part[ch, 1] = sum of dout * xhat, over the chunk's rows
     cdef double[:, :, ::1] part = np.zeros((nch, 2, nc))
-    for ch in prange(nch, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=nch > 1):
+    for ch in prange(nch, nogil=True, num_threads=fastnn_threads(),
+                     schedule="static", use_threads_if=nch > 1):
         r0 = ch * m // nch
         r1 = (ch + 1) * m // nch
         for i in range(r0, r1):
@@ -75,7 +77,8 @@ def batchnorm_backward(floating[:, ::1] dx, floating[::1] dgamma, floating[::1] 
     cdef floating[::1] coef = np.empty(nc, dtype)
     for c in range(nc):
         coef[c] = gamma[c] * invstd[c] / fm
-    for i in prange(m, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=m * nc >= GRAIN):
+    for i in prange(m, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=m * nc >= GRAIN):
         for c in range(nc):
             xhat = (x[i, c] - mean[c]) * invstd[c]
             dx[i, c] = coef[c] * (fm * dout[i, c] - dbeta[c] - xhat * dgamma[c])
@@ -97,7 +100,8 @@ cdef double[:, ::1] _mean_m2(const floating[:, ::1] x):
     cdef double[:, :, ::1] part = np.zeros((nch, 4, nc))
     cdef double[:, ::1] stats = np.zeros((2, nc))
     cdef double d
-    for ch in prange(nch, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=nch > 1):
+    for ch in prange(nch, nogil=True, num_threads=fastnn_threads(),
+                     schedule="static", use_threads_if=nch > 1):
         r0 = ch * m // nch
         r1 = (ch + 1) * m // nch
         for blk in range((r1 - r0 + BLOCK - 1) // BLOCK):

@@ -41,7 +41,8 @@ def dense_backward(dx, dw, db, dout, x, w, out, int act):
 def _bias_act(floating[:, ::1] z, const floating[::1] b, int act):
     cdef Py_ssize_t i, k, n = z.shape[0], m = z.shape[1]
     cdef bint has_b = b is not None
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n * m >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n * m >= GRAIN):
         if has_b:
             for k in range(m):
                 z[i, k] = act_forward(z[i, k] + b[k], act)
@@ -57,7 +58,8 @@ def _act_grad_colsum(floating[:, ::1] dz, floating[::1] db, const floating[:, ::
     cdef bint has_db = db is not None
     cdef floating v
     # each task owns a block of columns over every row, so the sums need no atomics and keep row order
-    for blk in prange(nblk, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n * m >= GRAIN):
+    for blk in prange(nblk, nogil=True, num_threads=fastnn_threads(),
+                      schedule="static", use_threads_if=n * m >= GRAIN):
         k0 = blk * COLS
         k1 = min(m, k0 + COLS)
         if has_db:

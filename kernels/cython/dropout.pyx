@@ -37,7 +37,8 @@ def _forward(floating[::1] out, floating[::1] mask, const floating[::1] x, doubl
     # u = m 2^-24 >= rate for the 24-bit integer m  <=>  m >= ceil(rate 2^24): compare integers, exactly
     cdef double bound = ceil(rate * 16777216.0)
     cdef int64_t least = 0 if bound <= 0 else (<int64_t>bound if bound <= 16777216.0 else 16777217)
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n >= GRAIN):
         mi = kept if <int64_t>_bits24(seed, i) >= least else 0
         mask[i] = mi
         out[i] = x[i] * mi
@@ -45,7 +46,8 @@ def _forward(floating[::1] out, floating[::1] mask, const floating[::1] x, doubl
 
 def _backward(floating[::1] dx, const floating[::1] dout, const floating[::1] mask):
     cdef Py_ssize_t i, n = mask.shape[0]
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n >= GRAIN):
         dx[i] = dout[i] * mask[i]
 
 

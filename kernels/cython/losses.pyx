@@ -20,7 +20,8 @@ def mse(floating[::1] loss, floating[:, ::1] dpred, const floating[:, ::1] pred,
         double scale):
     cdef Py_ssize_t i, k, n = pred.shape[0], m = pred.shape[1]
     cdef floating g = 2.0 * scale / m, diff, total
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n * m >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n * m >= GRAIN):
         total = 0
         for k in range(m):
             diff = pred[i, k] - y[i, k]
@@ -34,7 +35,8 @@ def sigmoid_bce(floating[::1] loss, floating[:, ::1] dlogits, const floating[:, 
                 const floating[:, ::1] y, double scale):
     cdef Py_ssize_t i, k, n = logits.shape[0], m = logits.shape[1]
     cdef floating g = scale / m, a, softplus, total
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n * m >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n * m >= GRAIN):
         total = 0
         for k in range(m):
             a = logits[i, k]
@@ -49,7 +51,8 @@ def binary_ce_probs(floating[::1] loss, floating[:, ::1] dprobs, const floating[
                     const floating[:, ::1] y, double scale):
     cdef Py_ssize_t i, k, n = probs.shape[0], m = probs.shape[1]
     cdef floating lo = EPSILON, hi = 1 - EPSILON, g = scale / m, q, p, total
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n * m >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n * m >= GRAIN):
         total = 0
         for k in range(m):
             q = probs[i, k]
@@ -64,7 +67,8 @@ def categorical_ce_probs(floating[::1] loss, floating[:, ::1] dprobs, const floa
                          const floating[:, ::1] y, double scale):
     cdef Py_ssize_t i, k, n = probs.shape[0], m = probs.shape[1]
     cdef floating lo = EPSILON, hi = 1 - EPSILON, sc = scale, q, p, dq, row_total, total, dq_dot_q
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n * m >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n * m >= GRAIN):
         row_total = 0
         for k in range(m):
             row_total = row_total + probs[i, k]

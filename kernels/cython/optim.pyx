@@ -17,10 +17,12 @@ def sgd_step(floating[::1] param, const floating[::1] grad, floating[::1] veloci
     cdef Py_ssize_t i, n = param.shape[0]
     cdef floating lr_ = lr, mom = momentum, v
     if momentum == 0:
-        for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n >= GRAIN):
+        for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                        schedule="static", use_threads_if=n >= GRAIN):
             param[i] -= lr_ * grad[i]
         return
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n >= GRAIN):
         v = velocity[i] * mom - lr_ * grad[i]
         velocity[i] = v
         if nesterov:
@@ -33,7 +35,8 @@ def sgd_step(floating[::1] param, const floating[::1] grad, floating[::1] veloci
 def adagrad_step(floating[::1] param, const floating[::1] grad, floating[::1] accum, double lr, double eps):
     cdef Py_ssize_t i, n = param.shape[0]
     cdef floating lr_ = lr, eps_ = eps, a
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n >= GRAIN):
         a = accum[i] + grad[i] * grad[i]
         accum[i] = a
         param[i] -= lr_ * grad[i] / fsqrt(a + eps_)
@@ -46,7 +49,8 @@ def rmsprop_step(floating[::1] param, const floating[::1] grad, floating[::1] ve
     cdef Py_ssize_t i, n = param.shape[0]
     cdef floating lr_ = lr, rho_ = rho, one_rho = 1 - rho, mom = momentum, eps_ = eps, v, step
     cdef bint use_momentum = momentum > 0
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n >= GRAIN):
         v = velocity[i] * rho_ + one_rho * grad[i] * grad[i]
         velocity[i] = v
         step = lr_ * grad[i] / fsqrt(v + eps_)
@@ -62,7 +66,8 @@ def adam_step(floating[::1] param, const floating[::1] grad, floating[::1] m, fl
               double beta1, double beta2, double eps):
     cdef Py_ssize_t i, n = param.shape[0]
     cdef floating alpha_ = alpha, one_b1 = 1 - beta1, one_b2 = 1 - beta2, eps_ = eps, g, mi, vi
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n >= GRAIN):
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n >= GRAIN):
         g = grad[i]
         mi = m[i] + (g - m[i]) * one_b1
         vi = v[i] + (g * g - v[i]) * one_b2

@@ -5,6 +5,8 @@ Legend: N batch, H W input size, C channels, PH PW pool size, sh sw strides, ph 
 argmax (N,OH,OW,C) int32 holds the winning position inside each window, i * PW + j; ties go to the
 first maximum in row-major window order, and a NaN wins as in np.argmax, in every backend.
 """
+import numpy as np
+
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
 
@@ -46,21 +48,30 @@ def maxpool2d_forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, 
 
 
 # dout (N,OH,OW,C) -> dx (N,H,W,C): each output's gradient goes to its window's winner
-def maxpool2d_backward(floating[:, :, :, ::1] dx, const floating[:, :, :, ::1] dout,
-                       const int32_t[:, :, :, ::1] argmax, int kh, int kw, int sh, int sw, int ph, int pw):
+def maxpool2d_backward(dx, dout, argmax, int kh, int kw, int sh, int sw, int ph, int pw):
+    # the cell of each window position, looked up rather than divided out per output
+    cells = np.arange(kh * kw, dtype=np.intp)
+    _backward(dx.reshape(dx.shape[0], -1), dx.shape[1], dx.shape[2], dout, argmax, cells // kw, cells % kw,
+              sh, sw, ph, pw)
+
+
+# dx (N,H*W*C); window position k is at row di[k], column dj[k] of its window
+def _backward(floating[:, ::1] dx, Py_ssize_t h, Py_ssize_t w, const floating[:, :, :, ::1] dout,
+              const int32_t[:, :, :, ::1] argmax, const Py_ssize_t[::1] di, const Py_ssize_t[::1] dj,
+              int sh, int sw, int ph, int pw):
     cdef Py_ssize_t n = dout.shape[0], oh = dout.shape[1], ow = dout.shape[2], nc = dout.shape[3]
-    cdef Py_ssize_t h = dx.shape[1], w = dx.shape[2]
-    cdef Py_ssize_t b, r, q, c, ih, iw
+    cdef Py_ssize_t b, r, q, c, k, ih, iw
     # one task per sample: overlapping windows of a sample add into the same cells of that sample only
-    for b in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static", use_threads_if=n * oh * ow * nc >= GRAIN):
-        for ih in range(h):
-            for iw in range(w):
-                for c in range(nc):
-                    dx[b, ih, iw, c] = 0
+    for b in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n * oh * ow * nc >= GRAIN):
+        for k in range(dx.shape[1]):
+            dx[b, k] = 0
         for r in range(oh):
             for q in range(ow):
                 for c in range(nc):
-                    ih = r * sh + argmax[b, r, q, c] // kw - ph
-                    iw = q * sw + argmax[b, r, q, c] % kw - pw
-                    if 0 <= ih < h and 0 <= iw < w:  # a padded winner (all -inf window) has nowhere to go
-                        dx[b, ih, iw, c] += dout[b, r, q, c]
+                    k = argmax[b, r, q, c]
+                    if 0 <= k < di.shape[0]:
+                        ih = r * sh + di[k] - ph
+                        iw = q * sw + dj[k] - pw
+                        if 0 <= ih < h and 0 <= iw < w:  # a padded winner (all -inf window) has nowhere to go
+                            dx[b, (ih * w + iw) * nc + c] += dout[b, r, q, c]

@@ -12,14 +12,14 @@ Two algorithms, chosen by measurement (benches/bench_conv2d.py):
   rows is a sum of shifted canvas slices, vectorised along the outputs. The Wp - OW positions past each
   row's end are computed and thrown away. im2row would copy KH*KW scalars per output pixel here.
 - im2row otherwise: a tile of a few output rows of one sample is unrolled into P (rows*OW, Qp) and
-  multiplied by register-blocked loops. Tiles are per thread and bounded by TILE elements, never by the
-  batch. No BLAS: these GEMMs are thin (K = 6..64) and would run inside prange, oversubscribing cores.
+  multiplied by register-blocked loops. Tiles belong to a chunk of samples (one thread) and are bounded
+  by TILE elements, never by the batch. No BLAS: these GEMMs are thin (K = 6..64) and would run inside prange, oversubscribing cores.
 Two microkernels serve every product: _dot_nt (dot products along a contiguous axis, 4x2 blocked: the
 forward GEMM and the direct dw) and _axpy_nn (rank-4 row updates: the direct forward, dw, dx).
 dx: dP = dz tile @ wt (_axpy_nn), then col2im adds dP's rows into a zero canvas of the sample.
 The loops index with range() counters, slice views or unsigned indices: an index that might be negative
 makes Numba emit a wraparound select per element, which stops LLVM from vectorising the loop. Activations
-run out of place (into a scratch block, or from a copy of dout): called in place, LLVM's runtime overlap
+run out of place (from a scratch block, or from a copy of dout): called in place, LLVM's runtime overlap
 check fails and the element-wise loop falls back to scalar code, about 5x slower.
 
 Parallel over fixed chunks of samples, each owned by one thread: dx needs no locks and dw/db are summed
@@ -28,10 +28,11 @@ only, never on the thread count, so 1 and 2 threads give bit-identical results.
 """
 import numpy as np
 
-from ._config import GRAIN, jit, pjit, prange
+from ._chunks import parallel
+from ._config import jit, pjit, prange
 from .activations import backward_flat, check_code, forward_flat
 
-TILE = 1 << 13   # elements of an im2row tile (P): 32 KiB in float32, the L1 data cache
+TILE = 1 << 13   # elements of a tile (im2row's P, the direct path's output block): 32 KiB float32, L1
 CHUNKS = 16      # most sample chunks (and dw/db partials) per call
 
 
@@ -221,11 +222,12 @@ def _tap_offsets(kh, kw, wp, mult):
     return off
 
 
-# samples per chunk, chunks for n samples and `work` multiply-adds (or elements): one chunk below GRAIN,
-# else at most CHUNKS. The shape alone decides, never the thread count (pooling uses it too).
+# samples per chunk, chunks for n samples and `work` multiply-adds (or elements): one chunk (serial) unless
+# _chunks.parallel(work), else at most CHUNKS. The shape alone decides, never the thread count (pooling
+# uses it too).
 @jit
 def sample_chunks(n, work):
-    if work < GRAIN or n == 1:
+    if not parallel(work) or n == 1:
         return n, 1
     per = (n + min(n, CHUNKS) - 1) // min(n, CHUNKS)
     return per, (n + per - 1) // per
@@ -250,7 +252,6 @@ def _forward_chunk(out, x, w, wt, bias, sh, sw, ph, pw, act, lo, hi):
         wk = np.zeros((k2, off.size), x.dtype)   # wk[k, tap], zero for the padding taps and filter
         wk[:, :kh * kw] = wt[:k2, :kh * kw]
         acc = np.zeros((k2, rows * wp), x.dtype)
-        act_acc = np.empty_like(acc)             # act(acc), out of place (see the module notes)
     else:
         canvas = np.zeros((hp, wp * c), x.dtype)
         rp = (rows * ow + 3) // 4 * 4
@@ -260,6 +261,7 @@ def _forward_chunk(out, x, w, wt, bias, sh, sw, ph, pw, act, lo, hi):
         bo = np.arange(kp) * qp
         wflat = wt.reshape(wt.size)
         pflat = p.reshape(p.size)
+    pre = np.empty(rows * ow * k, x.dtype)   # a block before the activation, which runs out of place
     for s in range(lo, hi):
         _fill_canvas(canvas, x[s].reshape(h, wd * c), hp, ph, pw, c)
         os = out[s].reshape(oh * ow * k)
@@ -273,8 +275,8 @@ def _forward_chunk(out, x, w, wt, bias, sh, sw, ph, pw, act, lo, hi):
                 for t in range(off.size):
                     bo[t] = off[t] + oh0 * wp
                 _axpy_nn(acc, wk, flat, bo, n)
-                forward_flat(act_acc.reshape(act_acc.size), acc.reshape(acc.size), act)
-                _transpose(act_acc, block, nr, ow, k, wp, False)
+                src = pre[:block.size]
+                _transpose(acc, src, nr, ow, k, wp, False)
             else:
                 n = nr * ow
                 n4 = (n + 3) // 4 * 4
@@ -284,15 +286,26 @@ def _forward_chunk(out, x, w, wt, bias, sh, sw, ph, pw, act, lo, hi):
                     for i in range(k):
                         rr[i] = bias[i]
                 _dot_nt(res, pflat, ao[:n4], wflat, bo, qp)
-                if kp == k:   # res[:n] is the block itself: activate while copying
-                    forward_flat(block, res[:n].reshape(n * k), act)
+                if kp == k:   # res[:n] is laid out as the block
+                    src = res[:n].reshape(n * k)
                 else:
+                    src = pre[:block.size]
                     for r in range(n):
-                        dst = block[r * k:(r + 1) * k]
-                        src = res[r]
                         for i in range(k):
-                            dst[i] = src[i]
-                    forward_flat(block, block, act)
+                            src[r * k + i] = res[r, i]
+            forward_flat(block, src, act)
+
+
+# packed weights (Kp,Qp), the bias (zeros when b is None), samples per chunk, chunks
+@jit
+def _forward_setup(out, x, w, b, sh, sw):
+    n, oh, ow, k = out.shape
+    _, _, _, _, qp, kp = _plan(x, w, oh, ow, sh, sw)
+    bias = np.zeros(k, x.dtype)
+    if b is not None:
+        bias[:] = b
+    per, chunks = sample_chunks(n, n * oh * ow * k * w.shape[0] * w.shape[1] * w.shape[2])
+    return _pack_weights(w, kp, qp), bias, per, chunks
 
 
 @pjit
@@ -302,25 +315,13 @@ def _forward_parallel(out, x, w, wt, bias, sh, sw, ph, pw, act, per, chunks):
         _forward_chunk(out, x, w, wt, bias, sh, sw, ph, pw, act, ch * per, min(n, (ch + 1) * per))
 
 
-@jit
-def _bias_or_zeros(b, k, dtype_of):
-    bias = np.zeros(k, dtype_of.dtype)
-    if b is not None:
-        bias[:] = b
-    return bias
-
-
 # x (N,H,W,C) w (KH,KW,C,K) b (K,) or None  ->  out (N,OH,OW,K)
 @jit
 def conv2d_forward(out, x, w, b, sh, sw, ph, pw, act):
     check_code(act)
-    n, oh, ow, k = out.shape
-    _, wp, hp, rows, qp, kp = _plan(x, w, oh, ow, sh, sw)
-    wt = _pack_weights(w, kp, qp)
-    bias = _bias_or_zeros(b, k, x)
-    per, chunks = sample_chunks(n, n * oh * ow * k * w.shape[0] * w.shape[1] * w.shape[2])
+    wt, bias, per, chunks = _forward_setup(out, x, w, b, sh, sw)
     if chunks == 1:
-        _forward_chunk(out, x, w, wt, bias, sh, sw, ph, pw, act, 0, n)
+        _forward_chunk(out, x, w, wt, bias, sh, sw, ph, pw, act, 0, x.shape[0])
     else:
         _forward_parallel(out, x, w, wt, bias, sh, sw, ph, pw, act, per, chunks)
 
@@ -328,7 +329,7 @@ def conv2d_forward(out, x, w, b, sh, sw, ph, pw, act):
 # -- backward --------------------------------------------------------------------------------------
 
 # samples [lo, hi): dout <- dz in place; dwt (Kp,Qp) += dw laid out as wt; dbp (Kp,) += db;
-# dx[lo:hi] (nothing when dx is None)
+# dx[lo:hi] unless dx is empty (no input gradient)
 @jit
 def _backward_chunk(dx, dwt, dbp, dout, x, w, wt, out, sh, sw, ph, pw, act, lo, hi):
     _, h, wd, c = x.shape
@@ -347,7 +348,8 @@ def _backward_chunk(dx, dwt, dbp, dout, x, w, wt, out, sh, sw, ph, pw, act, lo, 
         canvas = np.zeros((hp, wp * c), x.dtype)
         p = np.zeros((rp, qp), x.dtype)
         ro = np.arange(rp) * qp
-    if dx is not None:
+    with_dx = dx.shape[0] > 0
+    if with_dx:
         dcanvas = np.zeros(canvas.shape, x.dtype)
         dp = np.empty((rp, qp), x.dtype)
         wo = np.arange(kp) * qp
@@ -363,11 +365,11 @@ def _backward_chunk(dx, dwt, dbp, dout, x, w, wt, out, sh, sw, ph, pw, act, lo, 
             _transpose(gt, dzf, oh, ow, k, wp, True)
             _row_sums(dbp, gt)
             _dot_nt(dwt.T, canvas.reshape(canvas.size), taps, gt.reshape(gt.size), ko, oh * wp)
-            if dx is None:
+            if not with_dx:
                 continue
         else:
             pflat = p.reshape(p.size)
-        if dx is not None:
+        if with_dx:
             dcanvas[:] = 0
         for oh0 in range(0, oh, rows):
             nr = min(rows, oh - oh0)
@@ -377,20 +379,12 @@ def _backward_chunk(dx, dwt, dbp, dout, x, w, wt, out, sh, sw, ph, pw, act, lo, 
                 _row_sums(dbp, g.T)
                 _windows(p, canvas, oh0, nr, ow, kh, kw, c, sh, sw, False)
                 _axpy_nn(dwt, g.T, pflat, ro[:n4], qp)
-            if dx is not None:
+            if with_dx:
                 dp[:n4] = 0
                 _axpy_nn(dp[:n4], g, wflat, wo, qp)
                 _windows(dp, dcanvas, oh0, nr, ow, kh, kw, c, sh, sw, True)
-        if dx is not None:
+        if with_dx:
             _read_canvas(dx[s].reshape(h, wd * c), dcanvas, hp, ph, pw, c)
-
-
-@pjit
-def _backward_parallel(dx, dwts, dbps, dout, x, w, wt, out, sh, sw, ph, pw, act, per, chunks):
-    n = x.shape[0]
-    for ch in prange(chunks):
-        _backward_chunk(dx, dwts[ch], dbps[ch], dout, x, w, wt, out, sh, sw, ph, pw, act,
-                        ch * per, min(n, (ch + 1) * per))
 
 
 # dw (KH,KW,C,K) <- sum of the chunks' dwt (chunks,Kp,Qp) in chunk order; db (K,) or None likewise
@@ -413,19 +407,38 @@ def _reduce_partials(dw, db, dwts, dbps):
             db[i] = v
 
 
+# packed weights, zeroed dw and db partials (chunks,Kp,Qp) (chunks,Kp), dx (or an empty (0,H,W,C) array
+# when dx is None: one compiled backward serves both), samples per chunk, chunks
+@jit
+def _backward_setup(dx, dout, x, w, sh, sw):
+    n, oh, ow, k = dout.shape
+    _, _, _, _, qp, kp = _plan(x, w, oh, ow, sh, sw)
+    per, chunks = sample_chunks(n, n * oh * ow * k * w.shape[0] * w.shape[1] * w.shape[2])
+    if dx is None:
+        dxa = np.empty((0, x.shape[1], x.shape[2], x.shape[3]), x.dtype)
+    else:
+        dxa = dx
+    dwts = np.zeros((chunks, kp, qp), x.dtype)
+    dbps = np.zeros((chunks, kp), x.dtype)
+    return _pack_weights(w, kp, qp), dwts, dbps, dxa, per, chunks
+
+
+@pjit
+def _backward_parallel(dx, dwts, dbps, dout, x, w, wt, out, sh, sw, ph, pw, act, per, chunks):
+    n = x.shape[0]
+    for ch in prange(chunks):
+        _backward_chunk(dx, dwts[ch], dbps[ch], dout, x, w, wt, out, sh, sw, ph, pw, act,
+                        ch * per, min(n, (ch + 1) * per))
+
+
 # dout (N,OH,OW,K) is overwritten with the pre-activation gradient
 # dx (N,H,W,C) or None, dw (KH,KW,C,K), db (K,) or None
 @jit
 def conv2d_backward(dx, dw, db, dout, x, w, out, sh, sw, ph, pw, act):
     check_code(act)
-    n, oh, ow, k = dout.shape
-    _, wp, hp, rows, qp, kp = _plan(x, w, oh, ow, sh, sw)
-    wt = _pack_weights(w, kp, qp)
-    per, chunks = sample_chunks(n, n * oh * ow * k * w.shape[0] * w.shape[1] * w.shape[2])
-    dwts = np.zeros((chunks, kp, qp), x.dtype)
-    dbps = np.zeros((chunks, kp), x.dtype)
+    wt, dwts, dbps, dxa, per, chunks = _backward_setup(dx, dout, x, w, sh, sw)
     if chunks == 1:
-        _backward_chunk(dx, dwts[0], dbps[0], dout, x, w, wt, out, sh, sw, ph, pw, act, 0, n)
+        _backward_chunk(dxa, dwts[0], dbps[0], dout, x, w, wt, out, sh, sw, ph, pw, act, 0, x.shape[0])
     else:
-        _backward_parallel(dx, dwts, dbps, dout, x, w, wt, out, sh, sw, ph, pw, act, per, chunks)
+        _backward_parallel(dxa, dwts, dbps, dout, x, w, wt, out, sh, sw, ph, pw, act, per, chunks)
     _reduce_partials(dw, db, dwts, dbps)
