@@ -117,7 +117,7 @@ def _extensions():
 setup(
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
-    package_data={"fastnn": ["data/*/*"], "fastnn._kernels.cython": ["*.pxd", "*.pyx"]},
+    package_data={"fastnn": ["data/*/*", "web/*.html"], "fastnn._kernels.cython": ["*.pxd", "*.pyx"]},
     exclude_package_data={"fastnn._kernels.cython": ["*.c"]},  # generated, 1.5 MB each
     ext_modules=_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},

@@ -4,6 +4,8 @@
     fastnn train --model fashion_cnn              the small CNN on Fashion-MNIST
     fastnn evaluate model.fastnn --plots out/     accuracy, confusion matrix, most-confused pairs, PNGs
     fastnn predict model.fastnn digit.png ...     class and top-3 probabilities per image
+    fastnn draw [--model model.fastnn]            a web page at http://127.0.0.1:8000/ to draw digits on and
+                                                  see the top 3 and the 28x28 image the model read
     fastnn backends                               which backend runs each op
 
 Each command is one entry of _SUBCOMMANDS: name -> (one-line help, add_arguments(parser), run(args));
@@ -12,6 +14,7 @@ run returns the exit code. Exit codes: 0 done, 1 a library error (one line on st
 """
 import argparse
 import importlib.util
+import io
 import os
 import sys
 import time
@@ -67,6 +70,16 @@ def _fraction(text):
         value = float("nan")
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1). Received: {text!r}")
+    return value
+
+
+def _port(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number in 0..65535 (0: any free port). Received: {text!r}")
     return value
 
 
@@ -354,12 +367,12 @@ def _cmd_evaluate(args):
 
 
 # -- predict ---------------------------------------------------------------------------------------------
-def _simple_image(path):
-    """An image file -> float32 (28,28) in [0,1], light on dark: grey, inverted when the border is light,
-    the whole picture resized to 28x28 (no cropping or centring)."""
+def _simple_image(image):
+    """An image file (a path, or its content as bytes) -> float32 (28,28) in [0,1], light on dark: grey,
+    inverted when the border is light, the whole picture resized to 28x28 (no cropping or centring)."""
     from PIL import Image
 
-    with Image.open(path) as img:
+    with Image.open(io.BytesIO(image) if isinstance(image, (bytes, bytearray)) else image) as img:
         img.load()
         if "A" in img.getbands() or "transparency" in img.info:
             canvas = Image.new("RGBA", img.size, "white")
@@ -381,16 +394,37 @@ def _digit_reader():
     return to_mnist
 
 
+def _image_reader(model):
+    """(reader, class names): how predict and draw read images for this model. reader takes a path or file
+    bytes; digit models (and models of no known recipe) get _digit_reader, the others the simple resize."""
+    dataset = _default_dataset(_recipe_of(model))
+    names = _class_names(dataset or "mnist", model.output_shape[-1])
+    return (_digit_reader() if dataset is None else _simple_image), names
+
+
+def _checked_image(image, what):
+    """A reader's result -> float32 (28,28,1); ValueError, naming `what` was read, for any other shape."""
+    image = np.asarray(image, np.float32)
+    if image.shape not in ((28, 28), (28, 28, 1)):
+        raise ValueError(f"{what}: the image reader returned shape {image.shape}; expected (28, 28)")
+    return image.reshape(28, 28, 1)
+
+
 def _read_image(path, reader):
     if not os.path.isfile(path):
         raise ValueError(f"no such image file: {path!r}")
     try:
-        image = np.asarray(reader(path), np.float32)
+        image = reader(path)
     except (OSError, ValueError, SyntaxError) as exc:   # Pillow raises SyntaxError for some broken headers
         raise ValueError(f"image {path!r}: {type(exc).__name__}: {' '.join(str(exc).split())}") from None
-    if image.shape not in ((28, 28), (28, 28, 1)):
-        raise ValueError(f"{path!r}: the image reader returned shape {image.shape}; expected (28, 28)")
-    return image.reshape(28, 28, 1)
+    return _checked_image(image, repr(path))
+
+
+def _top_classes(model, x, k):
+    """The k most probable classes for one image x (28,28,1) in [0,1]: [(class, probability)], the most
+    probable first."""
+    probs = model.predict(_as_input(x[None], model))[0]
+    return [(int(c), float(probs[c])) for c in np.argsort(-probs, kind="stable")[:k]]
 
 
 _PREDICT_NOTE = """Digit models read images with fastnn.preprocess.to_mnist when it is installed: the ink is
@@ -412,10 +446,7 @@ def _cmd_predict(args):
 
     _setup_runtime(args)
     model = load_model(args.model, compile=False)
-    recipe = _recipe_of(model)
-    dataset = _default_dataset(recipe)
-    names = _class_names(dataset or "mnist", model.output_shape[-1])
-    reader = _digit_reader() if dataset is None else _simple_image
+    reader, names = _image_reader(model)
     failed = 0
     for path in args.images:
         try:
@@ -424,11 +455,70 @@ def _cmd_predict(args):
             print(f"fastnn predict: error: {exc}", file=sys.stderr)
             failed += 1
             continue
-        probs = model.predict(_as_input(x[None], model))[0]
-        top = np.argsort(-probs, kind="stable")[:args.top]
-        listed = ", ".join(f"{names[c]} {probs[c]:.1%}" for c in top)
-        print(f"{path}: {names[top[0]]}   (top {len(top)}: {listed})")
+        top = _top_classes(model, x, args.top)
+        listed = ", ".join(f"{names[c]} {p:.1%}" for c, p in top)
+        print(f"{path}: {names[top[0][0]]}   (top {len(top)}: {listed})")
     return 1 if failed else 0
+
+
+# -- draw ------------------------------------------------------------------------------------------------
+_DRAW_MODEL = "model.fastnn"
+# What `draw` trains when it finds no model: `train` with these options (LeNet-5, one epoch on the shipped
+# 7,200 training digits, no augmented copies: about a minute on two cores; the full recipe takes 5 epochs
+# on three times as many images and reads drawn digits more reliably).
+_DRAW_TRAIN = ["--model", "lenet", "--dataset", "mnist-10k", "--epochs", "1", "--augment", "0"]
+
+
+def _add_draw(p):
+    p.add_argument("--model", metavar="MODEL.fastnn",
+                   help=f"a model saved by `fastnn train` or Model.save (default: ./{_DRAW_MODEL}; when there is "
+                        f"none, LeNet-5 is first trained briefly, with `fastnn train {' '.join(_DRAW_TRAIN)}`, and "
+                        "saved there)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1: only this computer can open the page)")
+    p.add_argument("--port", type=_port, default=8000, help="the port to listen on (default 8000; 0: any free port)")
+    _add_runtime(p)
+    p.epilog = ("The page: a canvas to draw on (mouse, pen or finger), a stroke-width slider, Undo and Clear, the\n"
+                "model's top 3 classes after each stroke, and the 28x28 image the model read, enlarged.\n"
+                "Ctrl-C stops the server.")
+
+
+def _train_for_draw(path, args):
+    """No model given and none at `path`: train one with the `train` command (_DRAW_TRAIN) and save it there."""
+    recipe = models.RECIPES["lenet"]
+    print(f"fastnn draw: no --model given and no {path} here, so training LeNet-5 first: 1 epoch on the digits "
+          f"shipped with fastnn, without augmentation (about a minute). `fastnn train` trains the full recipe "
+          f"({recipe.epochs} epochs, with augmented copies), which reads drawn digits better. The model is saved "
+          f"to {path} for the next run.", file=sys.stderr, flush=True)
+    argv = ["train", *_DRAW_TRAIN, "--backend", args.backend, "--out", path]
+    if args.threads is not None:
+        argv += ["--threads", str(args.threads)]
+    _cmd_train(build_parser().parse_args(argv))
+    print(flush=True)
+
+
+def _cmd_draw(args):
+    from . import draw
+    from .saving import load_model
+
+    _setup_runtime(args)
+    path = args.model
+    if path is None:
+        path = _DRAW_MODEL
+        if not os.path.isfile(path):
+            _train_for_draw(path, args)
+    model = load_model(path, compile=False)
+    server = draw.make_server(model, args.host, args.port)
+    try:
+        print(f"Model: {model.name} ({model.count_params():,} parameters) from {path}")
+        if not draw.is_loopback(args.host):
+            print(f"fastnn draw: listening on {args.host}: other computers that reach this one can use the page",
+                  file=sys.stderr)
+        print(f"Serving the drawing page at {draw.url(server)}  (Ctrl-C stops)", flush=True)
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
 
 
 # -- backends --------------------------------------------------------------------------------------------
@@ -441,12 +531,14 @@ def _cmd_backends(args):
     return 0
 
 
-# name -> (help, add_arguments, run). `draw` (a drawing page feeding predict) is added here.
+# name -> (help, add_arguments, run)
 _SUBCOMMANDS = {
     "train": ("train a model on MNIST-like data and save it", _add_train, _cmd_train),
     "evaluate": ("accuracy, confusion matrix and most-confused classes of a saved model", _add_evaluate,
                  _cmd_evaluate),
     "predict": ("classify image files with a saved model", _add_predict, _cmd_predict),
+    "draw": ("a local web page to draw digits and see the model's top 3 and the 28x28 image it read", _add_draw,
+             _cmd_draw),
     "backends": ("show which backend (numpy, numba, cython) runs each op", _add_backends, _cmd_backends),
 }
 

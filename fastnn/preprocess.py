@@ -11,7 +11,8 @@ A drawing app gives none of it: dark ink on white, any canvas size, any brush. `
 1. pixels: a path, PNG bytes, a PIL Image or an array, grey or RGB(A), any size -> luminance in
    [0,1]; a transparent background is composited onto the colour that contrasts with the ink;
 2. polarity: the median colour of the border is the background; ink is the difference from it, so
-   dark-on-light and light-on-dark give the same result; a canvas with no ink raises ValueError;
+   dark-on-light and light-on-dark give the same result; a canvas with no ink raises NoInkError (a
+   ValueError, so that a caller such as the drawing page can tell "draw something" from a bad file);
 3. crop to the ink's bounding box, at a working resolution of 64..256 px on the longer side;
 4. stroke width: the skeleton (skimage) redrawn at MNIST's width relative to the digit's size, united
    with the ink eroded by the excess width (a distance-transform threshold), so that a blob (a loop a
@@ -46,7 +47,8 @@ from skimage.morphology import disk, skeletonize
 from .callbacks import Callback, History
 from .utils import check_float, check_int, make_rng
 
-__all__ = ["Augment", "augmented_epochs", "fat_brush", "naive_to_mnist", "render_stroke_digit", "to_mnist"]
+__all__ = ["Augment", "NoInkError", "augmented_epochs", "fat_brush", "naive_to_mnist", "render_stroke_digit",
+           "to_mnist"]
 
 MNIST_SIZE = 28             # the field
 MNIST_BOX = 20              # the box the digit's longer side is scaled to
@@ -63,6 +65,10 @@ _BRUSH_PERCENTILE = 10      # of the distance to the background along the skelet
 _INK_LEVEL = 0.5            # a pixel is ink when it has at least this fraction of the strongest ink
 _WARP_CHUNK = 1024          # images per map_coordinates call: coordinates stay ~12 MB
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)   # ITU-R 601-2, as Pillow's convert("L")
+
+
+class NoInkError(ValueError):
+    """to_mnist found no ink: every pixel is (nearly) the background colour, as on a blank canvas."""
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -171,7 +177,7 @@ def _ink(image, fn):
     ink = background - lum if background >= 0.5 else lum - background
     strongest = float(ink.max())
     if strongest < _MIN_CONTRAST:
-        raise ValueError(f"{fn}(image=...): no ink found: every pixel is within {strongest:.3f} of the "
+        raise NoInkError(f"{fn}(image=...): no ink found: every pixel is within {strongest:.3f} of the "
                          f"background colour {background:.3f} (ink must differ by at least {_MIN_CONTRAST}); "
                          f"the canvas is empty")
     return np.clip(ink / strongest, 0, 1, out=ink)
@@ -283,8 +289,9 @@ def to_mnist(image, normalize_stroke=True):
         its centre of mass at (14, 14). Feed a model `x[None, :, :, None]` (conv) or `x.reshape(1, 784)`.
 
     Raises:
-        ValueError: no ink (a blank canvas), NaN/inf, float pixels outside [0,1], integers outside
-            0..255, a shape that is not an image, an unreadable file.
+        NoInkError: no ink (a blank canvas); a ValueError.
+        ValueError: NaN/inf, float pixels outside [0,1], integers outside 0..255, a shape that is not
+            an image, an unreadable file.
         TypeError: non-numeric pixels or an object that is not an image.
         FileNotFoundError: a path that does not exist.
     """
