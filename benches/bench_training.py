@@ -6,12 +6,14 @@ MLP 784-256-128-10 and LeNet-5, every fastnn backend beside PyTorch's CPU build 
 
 Compilation (Numba) and the first-use allocation happen in a warm-up epoch outside the timed call.
 """
+import os
 import time
 
+# fastnn first: it sets the idle-thread policy that OpenBLAS reads when NumPy loads (fastnn/_threads.py)
+import fastnn  # isort: skip
 import numpy as np
 import pytest
 
-import fastnn
 from fastnn import layers
 
 BATCH = 64
@@ -75,7 +77,7 @@ def torch_epoch(arch, x, y, threads):
             loss = loss_fn(net(xt[idx]), yt[idx])
             loss.backward()
             opt.step()
-        return float(loss)
+        return float(loss.detach())
     epoch()   # warm-up
     return epoch
 
@@ -109,7 +111,9 @@ def main(rounds=3):
 
     x, y = digits()
     threads = fastnn.get_num_threads()
-    print(f"{platform.processor() or platform.machine()}, {threads} threads, {len(x)} samples/epoch, batch {BATCH}")
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {threads} threads, "
+          f"{len(x)} samples/epoch, batch {BATCH}, median of {rounds} epochs")
+    print(fastnn.backend_report().splitlines()[-1])
     engines = [b for b in BACKENDS if b != "numpy"] + ["numpy"]
     try:
         import torch  # noqa: F401

@@ -6,15 +6,9 @@ NumPy reference, and compiled Numba and Cython kernels. Start with:
     import fastnn
     model = fastnn.Sequential([fastnn.layers.Input((784,)), fastnn.layers.Dense(10, activation="softmax")])
 """
-import os
+from ._threads import quiet_thread_pools
 
-# OpenMP threads (Numba's "omp" threading layer and the Cython kernels share one libgomp pool) sleep as
-# soon as a parallel region ends instead of spinning for a while: a training step alternates our parallel
-# regions with BLAS calls that have a thread pool of their own, and on a machine with few cores a spinning
-# OpenMP thread holds the core a BLAS thread is waiting for. Measured on a 2-core machine: epochs 5-8x
-# faster with the sleeping policy (README, Performance). Set before any OpenMP runtime loads; a value the
-# user has set wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+quiet_thread_pools()   # before NumPy, SciPy or an OpenMP runtime loads, where it can still take effect
 
 from . import callbacks, datasets, initializers, layers, losses, metrics, models, optimizers
 from .backend import (BackendUnavailableError, available_backends, backend_report, get_backend,

@@ -27,10 +27,22 @@ OPS = (
 )
 COMPILED = ("cython", "numba")
 BACKENDS = ("numpy",) + COMPILED
-# "auto" tries these in order for each op; AUTO_OVERRIDES holds the ops where benchmarks (benches/) showed
-# another order wins on a 2-core x86-64 machine.
+# "auto" tries these in order for each op: Cython first, as it needs no JIT warm-up. AUTO_OVERRIDES holds the
+# ops where Numba measured at least 10% faster at both 1 and 2 threads on a 2-core x86-64 machine (AMD EPYC,
+# AVX2), float32 at the MNIST models' shapes: benches/bench_backends.py and bench_activations.py, medians in
+# us, 1 thread / 2 threads, numba vs cython (README, Performance, has the command):
+#   conv2d_forward LeNet conv2 799/544 vs 1513/823; conv2d_backward conv2 1906/1600 vs 3799/2040
+#   maxpool2d_forward 64x28x28x6 344/310 vs 894/655; maxpool2d_backward 210/150 vs 400/252
+#   batchnorm_forward 50176x32 1258/530 vs 1310/816 (a tie at 1 thread, kept with its backward);
+#   batchnorm_backward 1274/833 vs 1560/1012
+#   activation_forward tanh 64x28x28x6 328/199 vs 7572/4659 (Cython calls libm's scalar tanhf/expf)
+#   dropout_backward 64x256 2.8/2.8 vs 5.2/5.0
+# Ties (dense, softmax-CE, dropout_forward, the optimizer steps) stay with Cython.
 AUTO_ORDER = ("cython", "numba", "numpy")
-AUTO_OVERRIDES = {}
+_NUMBA_FIRST = ("numba", "cython", "numpy")
+AUTO_OVERRIDES = {op: _NUMBA_FIRST for op in (
+    "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward", "batchnorm_forward",
+    "batchnorm_backward", "activation_forward", "dropout_backward")}
 
 
 class BackendUnavailableError(RuntimeError):
@@ -170,6 +182,9 @@ def backend_report():
         name = auto_choice(op) if selected == "auto" else selected
         missing = "" if op in (_load(name) or {}) else "  (missing!)"
         lines.append(f"  {op:22s} -> {name}{missing}")
+    from . import _threads
+
+    lines.append(f"threads: {get_num_threads()}; idle thread pools: " + "; ".join(_threads.report()))
     return "\n".join(lines)
 
 

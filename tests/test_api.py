@@ -200,6 +200,40 @@ def test_backend_selection():
         fastnn.set_backend(old)
 
 
+def test_auto_follows_the_measured_order():
+    from fastnn import backend
+
+    available = fastnn.available_backends()
+    report = fastnn.backend_report()
+    for op in backend.OPS:
+        order = backend.AUTO_OVERRIDES.get(op, backend.AUTO_ORDER)
+        expected = next(name for name in order if name in available and op in backend._load(name))
+        assert backend.auto_choice(op) == expected
+        assert f"{op:22s} -> {expected}" in report   # the choice is visible
+    if "numba" in available:
+        assert backend.auto_choice("conv2d_backward") == "numba"
+
+
+def test_idle_thread_policy_is_set_before_numpy_loads():
+    # a fresh interpreter that imports fastnn first: both variables reach the environment the runtimes read;
+    # one that imports NumPy first is told OpenBLAS keeps its default spin; a user's own value wins
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
+    code = "import os, fastnn; print(os.environ['OMP_WAIT_POLICY'], os.environ['OPENBLAS_THREAD_TIMEOUT'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["PASSIVE", "4"]
+    code = "import numpy, fastnn; print(fastnn.backend_report().splitlines()[-1])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert "numpy was imported before fastnn" in out.stdout
+    code = "import fastnn, os; print(os.environ['OMP_WAIT_POLICY'], fastnn.backend_report().splitlines()[-1])"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("ACTIVE") and "set by the user" in out.stdout
+
+
 def test_backend_from_environment(monkeypatch):
     import subprocess
     import sys

@@ -18,7 +18,7 @@ from conformance import COMPILED
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ["test_activations.py", "test_dense.py", "test_softmax_ce.py", "test_losses.py", "test_batchnorm.py",
-           "test_dropout.py", "test_optim.py"]
+           "test_dropout.py", "test_optim.py", "test_conv2d.py", "test_pooling.py"]
 pytestmark = pytest.mark.skipif("numba" not in COMPILED, reason="the numba backend is not available")
 
 

@@ -7,7 +7,7 @@ Scalars are cast to the array's precision first, as NumPy does with a Python flo
 """
 from cython.parallel cimport prange
 
-from _shared cimport bind_threads, fabsv, fastnn_threads, fexp, floating, flog, flog1p, GRAIN, sigmoid
+from _shared cimport bind_threads, fabsv, fastnn_threads, fexp_neg, floating, flog, flog1p, GRAIN, sigmoid
 
 bind_threads()
 
@@ -40,7 +40,7 @@ def sigmoid_bce(floating[::1] loss, floating[:, ::1] dlogits, const floating[:, 
         total = 0
         for k in range(m):
             a = logits[i, k]
-            softplus = (a if a > 0 else 0) + flog1p(fexp(-fabsv(a)))
+            softplus = (a if a > 0 else 0) + flog1p(fexp_neg(-fabsv(a)))
             total = total + (softplus - y[i, k] * a)
             dlogits[i, k] = (sigmoid(a) - y[i, k]) * g
         loss[i] = total / m

@@ -9,7 +9,7 @@ from libc.stdint cimport int64_t
 
 from cython.parallel cimport prange
 
-from _shared cimport bind_threads, fastnn_threads, fexp, floating, flog, GRAIN
+from _shared cimport bind_threads, fastnn_threads, fexp_neg, floating, flog, GRAIN
 
 bind_threads()
 
@@ -23,7 +23,7 @@ def softmax_forward(floating[:, ::1] out, const floating[:, ::1] x):
         mx = _row_max(x, i)
         total = 0
         for k in range(m):
-            out[i, k] = fexp(x[i, k] - mx)
+            out[i, k] = fexp_neg(x[i, k] - mx)
             total = total + out[i, k]
         for k in range(m):
             out[i, k] = out[i, k] / total
@@ -58,7 +58,7 @@ def softmax_ce(floating[::1] loss, floating[:, ::1] dlogits, const floating[:, :
         for k in range(m):
             y_sum = y_sum + y[i, k]
             y_dot = y_dot + y[i, k] * (logits[i, k] - mx)
-            dlogits[i, k] = fexp(logits[i, k] - mx)  # read before written, so dlogits may be logits
+            dlogits[i, k] = fexp_neg(logits[i, k] - mx)  # read before written, so dlogits may be logits
             total = total + dlogits[i, k]
         loss[i] = flog(total) * y_sum - y_dot
         for k in range(m):
@@ -79,7 +79,7 @@ def sparse_softmax_ce(floating[::1] loss, floating[:, ::1] dlogits, const floati
         picked = logits[i, labels[i]] - mx
         total = 0
         for k in range(m):
-            dlogits[i, k] = fexp(logits[i, k] - mx)
+            dlogits[i, k] = fexp_neg(logits[i, k] - mx)
             total = total + dlogits[i, k]
         loss[i] = flog(total) - picked
         for k in range(m):
