@@ -46,6 +46,9 @@ def fastnn_epoch(backend_name, arch, x, y):
     model.fit(x[:BATCH * 4], y[:BATCH * 4], batch_size=BATCH, epochs=1, verbose=0)   # compile, allocate
 
     def epoch():
+        # a model follows the selected backend (its kernels are looked up again when the selection has
+        # changed, once, before the first batch): the engines take turns in one process
+        fastnn.set_backend(backend_name)
         return model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0).history["loss"][-1]
     return epoch
 
@@ -105,34 +108,38 @@ def test_epoch(benchmark, data, arch, engine):
     assert np.isfinite(loss)
 
 
-def main(rounds=3):
-    """Median samples/s per engine and the ratio to PyTorch, all measured in this one run."""
+def main(rounds=5):
+    """Median samples/s per engine and the ratio to PyTorch, all measured in this one run.
+
+    The engines take turns, one epoch each per round, so a drift in the machine's speed (a noisy neighbour)
+    reaches every engine alike instead of whichever happened to run during it."""
     import platform
 
     x, y = digits()
     threads = fastnn.get_num_threads()
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {threads} threads, "
-          f"{len(x)} samples/epoch, batch {BATCH}, median of {rounds} epochs")
+          f"{len(x)} samples/epoch, batch {BATCH}, median of {rounds} epochs per engine, taken in turns")
     print(fastnn.backend_report().splitlines()[-1])
-    engines = [b for b in BACKENDS if b != "numpy"] + ["numpy"]
+    engines = ["auto"] + [b for b in BACKENDS if b != "numpy"] + ["numpy"]
     try:
         import torch  # noqa: F401
         engines.append("torch")
     except ImportError:
         print("torch not installed: no PyTorch row")
     for arch in ("mlp", "lenet"):
-        rates = {}
-        for engine in engines:
-            run = torch_epoch(arch, x, y, threads) if engine == "torch" else fastnn_epoch(engine, arch, x, y)
-            times = []
-            for _ in range(rounds):
+        runs = {engine: torch_epoch(arch, x, y, threads) if engine == "torch" else fastnn_epoch(engine, arch, x, y)
+                for engine in engines}
+        times = {engine: [] for engine in engines}
+        for _ in range(rounds):
+            for engine, run in runs.items():
                 t0 = time.perf_counter()
                 run()
-                times.append(time.perf_counter() - t0)
-            rates[engine] = len(x) / float(np.median(times))
+                times[engine].append(time.perf_counter() - t0)
+        rates = {engine: len(x) / float(np.median(t)) for engine, t in times.items()}
         for engine, rate in rates.items():
             ratio = f"{rate / rates['torch']:.2f}x torch" if "torch" in rates else ""
             print(f"{arch:6s} {engine:7s} {rate:10,.0f} samples/s  {ratio}")
+    fastnn.set_backend("auto")
 
 
 if __name__ == "__main__":

@@ -223,7 +223,11 @@ def _backend_line():
     if name == "auto":
         counts = Counter(backend.auto_choice(op) for op in backend.OPS)
         name += " (" + ", ".join(f"{b} for {n} ops" for b, n in counts.most_common()) + ")"
-    return f"Backend: {name}; threads: {backend.get_num_threads()}"
+    line = f"Backend: {name}; threads: {backend.get_num_threads()}"
+    if "numba" in name:
+        # about a minute of CPU for LeNet-5's conv and pooling kernels, the first time only
+        line += "\n      (Numba compiles its kernels during the first run's first epoch and caches them for later runs)"
+    return line
 
 
 # -- train -----------------------------------------------------------------------------------------------
@@ -321,8 +325,9 @@ def _cmd_train(args):
     elapsed = time.perf_counter() - t0
     speeds = history.history.get("samples_per_second", [])
     if speeds:
-        print(f"Trained in {elapsed:.1f} s ({len(speeds)} of {epochs} epochs); {np.mean(speeds):,.0f} samples/s, "
-              "the mean over epochs")
+        # the median epoch: the first one may include compiling Numba's kernels
+        print(f"Trained in {elapsed:.1f} s ({len(speeds)} of {epochs} epochs); {np.median(speeds):,.0f} samples/s, "
+              "the median epoch")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     model.save(args.out)
     _test_report(model, x_test, y_test, _class_names(dataset, model.output_shape[-1]), args.plots, full=False)
