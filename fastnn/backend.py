@@ -29,20 +29,20 @@ COMPILED = ("cython", "numba")
 BACKENDS = ("numpy",) + COMPILED
 # "auto" tries these in order for each op: Cython first, as it needs no JIT warm-up. AUTO_OVERRIDES holds the
 # ops where Numba measured at least 10% faster at both 1 and 2 threads on a 2-core x86-64 machine (AMD EPYC,
-# AVX2), float32 at the MNIST models' shapes: benches/bench_backends.py and bench_activations.py, medians in
-# us, 1 thread / 2 threads, numba vs cython (README, Performance, has the command):
-#   conv2d_forward LeNet conv2 799/544 vs 1513/823; conv2d_backward conv2 1906/1600 vs 3799/2040
-#   maxpool2d_forward 64x28x28x6 344/310 vs 894/655; maxpool2d_backward 210/150 vs 400/252
-#   batchnorm_forward 50176x32 1258/530 vs 1310/816 (a tie at 1 thread, kept with its backward);
-#   batchnorm_backward 1274/833 vs 1560/1012
-#   activation_forward tanh 64x28x28x6 328/199 vs 7572/4659 (Cython calls libm's scalar tanhf/expf)
-#   dropout_backward 64x256 2.8/2.8 vs 5.2/5.0
-# Ties (dense, softmax-CE, dropout_forward, the optimizer steps) stay with Cython.
+# AVX2), float32 at the MNIST models' shapes. Medians in us, numba vs cython, 1 thread / 2 threads, from
+#   pytest benches/bench_backends.py benches/bench_activations.py --benchmark-only  (and FASTNN_NUM_THREADS=1):
+#   conv2d_forward LeNet conv2 759/374 vs 1005/562; conv2d_backward conv2 1896/877 vs 2573/1348
+#   maxpool2d_forward 64x28x28x6 345/174 vs 840/422; maxpool2d_backward 208/112 vs 381/205
+#   batchnorm_forward 50176x32 1095/485 vs 1424/558
+#   activation_forward sigmoid 64x24x24x6 166/113 vs 311/192; activation_backward tanh 51/39 vs 101/83
+#   dropout_backward 64x256 2.9/2.6 vs 5.3/5.4
+# The rest stay with Cython: ties or split verdicts (dense, adam, batchnorm_backward 1640/695 vs 1538/671) and
+# Cython wins (sparse_softmax_ce 6.6/6.3 vs 4.5/4.6). README, Performance, has the whole table.
 AUTO_ORDER = ("cython", "numba", "numpy")
 _NUMBA_FIRST = ("numba", "cython", "numpy")
 AUTO_OVERRIDES = {op: _NUMBA_FIRST for op in (
     "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward", "batchnorm_forward",
-    "batchnorm_backward", "activation_forward", "dropout_backward")}
+    "activation_forward", "activation_backward", "dropout_backward")}
 
 
 class BackendUnavailableError(RuntimeError):
