@@ -177,7 +177,11 @@ def backend_report():
     lines = [f"selected backend: {selected}"]
     for name in BACKENDS:
         ok = _load(name) is not None
-        lines.append(f"  {name:7s} {'available' if ok else 'unavailable: ' + _errors.get(name, '')}")
+        state = "available" if ok else "unavailable: " + _errors.get(name, "")
+        borrowed = getattr(sys.modules.get(f"fastnn._kernels.{name}"), "BORROWED_FROM", None) if ok else None
+        if borrowed:
+            state += f" (this checkout's kernels are not compiled: the installed build in {borrowed})"
+        lines.append(f"  {name:7s} {state}")
     for op in OPS:
         name = auto_choice(op) if selected == "auto" else selected
         missing = "" if op in (_load(name) or {}) else "  (missing!)"

@@ -3,6 +3,8 @@ answers with 1 and 2 OpenMP threads, and passes the conformance suite when built
 (FASTNN_CYTHON_DEBUG=1), so an out-of-bounds index fails a test instead of corrupting memory.
 The op-by-op comparison with the NumPy reference lives in the family suites (test_<family>.py).
 """
+import importlib.machinery
+import importlib.metadata
 import importlib.util
 import os
 import shutil
@@ -44,8 +46,33 @@ def test_unbuilt_backend_says_why(tmp_path, monkeypatch):
                                                   submodule_search_locations=[str(pkg)])
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "fastnn_unbuilt_probe", module)   # so its relative import is looked up
+
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", not_installed)   # and no installed build to borrow
     with pytest.raises(ImportError, match="Cython kernels were not compiled"):
         spec.loader.exec_module(module)
+
+
+def test_a_checkout_without_a_build_borrows_the_installed_one():
+    # `python -m fastnn ...` in a checkout imports the checkout's fastnn; with kernels/cython not compiled in
+    # place, the compiled modules of the installed fastnn serve, and backend_report says so
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES
+    if any(p.name.endswith(tuple(suffixes)) for p in (REPO / "kernels" / "cython").iterdir()):
+        pytest.skip("this checkout's Cython kernels are compiled in place: nothing to borrow")
+    try:
+        installed = Path(importlib.metadata.distribution("fastnn").locate_file("fastnn/_kernels/cython"))
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("fastnn is not installed")
+    if not any((installed / f"_openmp{s}").is_file() for s in suffixes):
+        pytest.skip("the installed fastnn has no compiled Cython kernels")
+    code = ("import fastnn; print(fastnn.__file__); print(fastnn.available_backends()); "
+            "print(fastnn.backend_report())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0] == str(REPO / "fastnn" / "__init__.py")
+    assert "'cython'" in out.splitlines()[1]
+    assert "the installed build in" in out and str(installed.resolve()) in out
 
 
 @needs_cython

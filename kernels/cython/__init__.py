@@ -5,16 +5,43 @@ checkout), with OpenMP when the compiler has it. Without the compiled modules th
 ImportError, and fastnn.backend reports the backend unavailable with that reason.
 """
 import importlib
+import importlib.machinery
+from pathlib import Path
+
+# In a source checkout whose kernels/cython was never compiled in place, `python -m fastnn ...` run from the
+# checkout imports the checkout's fastnn, not the installed one: the compiled modules of an installed fastnn
+# (which `pip install .` builds from this same checkout) serve then, and backend_report() names their folder.
+BORROWED_FROM = None
+
+
+def _installed_build():
+    """The folder of an installed fastnn's compiled Cython kernels, when it is not this one; else None."""
+    try:
+        from importlib.metadata import PackageNotFoundError, distribution
+
+        folder = Path(distribution("fastnn").locate_file("fastnn/_kernels/cython")).resolve()
+    except (ImportError, PackageNotFoundError, OSError):
+        return None
+    if folder == Path(__file__).resolve().parent:
+        return None
+    if not any((folder / f"_openmp{suffix}").is_file() for suffix in importlib.machinery.EXTENSION_SUFFIXES):
+        return None
+    return str(folder)
+
 
 try:
     _openmp = importlib.import_module(f"{__name__}._openmp")
 except ModuleNotFoundError as exc:
     if exc.name != f"{__name__}._openmp":
         raise
-    raise ImportError(
-        "fastnn's Cython kernels were not compiled (no C compiler when fastnn was installed?): reinstall "
-        "fastnn where gcc or clang is available, or run `python setup.py build_ext --inplace` in a source "
-        "checkout") from None
+    BORROWED_FROM = _installed_build()
+    if BORROWED_FROM is None:
+        raise ImportError(
+            "fastnn's Cython kernels were not compiled (no C compiler when fastnn was installed?): reinstall "
+            "fastnn where gcc or clang is available, or run `python setup.py build_ext --inplace` in a source "
+            "checkout") from None
+    __path__.append(BORROWED_FROM)
+    _openmp = importlib.import_module(f"{__name__}._openmp")
 
 OPENMP = _openmp.OPENMP
 
