@@ -6,6 +6,7 @@ ImportError, and fastnn.backend reports the backend unavailable with that reason
 """
 import importlib
 import importlib.machinery
+import sys
 from pathlib import Path
 
 # In a source checkout whose kernels/cython was never compiled in place, `python -m fastnn ...` run from the
@@ -15,18 +16,17 @@ BORROWED_FROM = None
 
 
 def _installed_build():
-    """The folder of an installed fastnn's compiled Cython kernels, when it is not this one; else None."""
-    try:
-        from importlib.metadata import PackageNotFoundError, distribution
-
-        folder = Path(distribution("fastnn").locate_file("fastnn/_kernels/cython")).resolve()
-    except (ImportError, PackageNotFoundError, OSError):
-        return None
-    if folder == Path(__file__).resolve().parent:
-        return None
-    if not any((folder / f"_openmp{suffix}").is_file() for suffix in importlib.machinery.EXTENSION_SUFFIXES):
-        return None
-    return str(folder)
+    """The folder of another fastnn's compiled Cython kernels on sys.path (the installed one), else None.
+    Searched along sys.path rather than through importlib.metadata, which finds the checkout's own
+    fastnn.egg-info first when run from the checkout."""
+    here = Path(__file__).resolve().parent
+    for entry in sys.path:
+        folder = (Path(entry or ".") / "fastnn" / "_kernels" / "cython").resolve()
+        if folder == here or not folder.is_dir():
+            continue
+        if any((folder / f"_openmp{suffix}").is_file() for suffix in importlib.machinery.EXTENSION_SUFFIXES):
+            return str(folder)
+    return None
 
 
 try:
