@@ -33,54 +33,25 @@ _IMAGE_SIZE = 28 * 28
 
 
 # -- argument types: each raises ArgumentTypeError, so argparse exits with code 2 and the usage --------------
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {text!r}")
-    return value
+def _number(parse, ok, expected):
+    """An argparse type: text -> parse(text), which must satisfy ok; else "expected ... Received: ..."."""
+    def convert(text):
+        try:
+            value = parse(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}. Received: {text!r}")
+        return value
+    convert.__name__ = expected
+    return convert
 
 
-def _natural(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0. Received: {text!r}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (np.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number. Received: {text!r}")
-    return value
-
-
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1). Received: {text!r}")
-    return value
-
-
-def _port(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number in 0..65535 (0: any free port). Received: {text!r}")
-    return value
+_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+_natural = _number(int, lambda v: v >= 0, "an integer >= 0")
+_positive_float = _number(float, lambda v: bool(np.isfinite(v)) and v > 0, "a positive number")
+_fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+_port = _number(int, lambda v: 0 <= v <= 65535, "a port number in 0..65535 (0: any free port)")
 
 
 def _dataset(text):

@@ -14,12 +14,7 @@ import fastnn
 from fastnn import callbacks, layers, optimizers
 
 
-@pytest.fixture(autouse=True)
-def numpy_backend():
-    previous = fastnn.get_backend()
-    fastnn.set_backend("numpy")
-    yield
-    fastnn.set_backend(previous)
+pytestmark = pytest.mark.usefixtures("numpy_backend")   # tests/conftest.py
 
 
 def _data(n=40, seed=0):

@@ -22,13 +22,7 @@ ROOT = Path(fastnn.__file__).resolve().parent.parent
 FASHION = datasets.find("fashion_mnist")
 
 
-@pytest.fixture(autouse=True)
-def numpy_backend():
-    """The CLI sets the backend for the process; tests run on NumPy (no JIT compiling) and restore it."""
-    previous = fastnn.get_backend()
-    fastnn.set_backend("numpy")
-    yield
-    fastnn.set_backend(previous)
+pytestmark = pytest.mark.usefixtures("numpy_backend")   # tests/conftest.py
 
 
 def run(argv):

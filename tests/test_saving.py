@@ -13,12 +13,7 @@ import fastnn
 from fastnn import layers, optimizers, saving
 
 
-@pytest.fixture(autouse=True)
-def numpy_backend():
-    previous = fastnn.get_backend()
-    fastnn.set_backend("numpy")
-    yield
-    fastnn.set_backend(previous)
+pytestmark = pytest.mark.usefixtures("numpy_backend")   # tests/conftest.py
 
 
 def _data(n=24, seed=0):

@@ -3,7 +3,7 @@
 # loops that index memoryviews stay in the kernels, so the FASTNN_CYTHON_DEBUG build checks their bounds.
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython cimport floating
-from libc.math cimport exp, expf, fabs, fabsf, log, log1p, log1pf, logf, sqrt, sqrtf, tanh, tanhf
+from libc.math cimport exp, fabs, fabsf, log, log1p, log1pf, logf, sqrt, sqrtf, tanh
 
 # Activation codes: fastnn.reference.activations.LINEAR, RELU, SIGMOID, TANH.
 cdef enum:
@@ -89,13 +89,6 @@ cdef inline int bind_threads() except -1:
     from . import _openmp
     fastnn_bind_threads(PyCapsule_GetPointer(_openmp.THREADS_SLOT, b"fastnn.threads"))
     return 0
-
-
-cdef inline floating fexp(floating x) noexcept nogil:
-    if floating is float:
-        return expf(x)
-    else:
-        return exp(x)
 
 
 cdef inline floating fexp_neg(floating x) noexcept nogil:

@@ -79,7 +79,7 @@ def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, lo, hi):
         rowidx[i, :] = i * kw
     # few channels and no column padding (every window inside the image's columns): _row_windows
     whole = c < 8 and pw == 0 and (ow - 1) * sw + kw <= w
-    span = ((ow - 1) * sw + 1) * c
+    span = ((ow - 1) * sw + 1) * c if whole else 0
     hv = np.empty((2, span), x.dtype)
     hx = np.empty((2, span), np.int32)
     for s in range(lo, hi):
