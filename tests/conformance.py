@@ -3,6 +3,8 @@
 One tolerance table for every op. Test modules parametrize with BACKEND_DTYPE and call ref()/impl().
 """
 import contextlib
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -100,21 +102,40 @@ def same_across_threads(op, backend_name, *args, counts=(1, 2), dtype=None):
                     assert_close(other[i], runs[0][i], dtype)
 
 
+def _float32_only(sig):
+    """Whether every floating-point array in a Numba signature is float32."""
+    import numba
+
+    dtypes = [t.dtype for t in sig if isinstance(t, numba.types.Array)]
+    return any(d == numba.float32 for d in dtypes) and not any(d == numba.float64 for d in dtypes)
+
+
 def assert_float32_only(op, backend_name, *args):
     """Numba: the machine code of op for these (float32) arguments never widens a float32 to float64,
     i.e. its LLVM IR, callees and parallel regions included, holds no `fpext float`; a stray float64
     literal in a float32 kernel shows up here. Code loaded from Numba's cache has no IR to inspect: then
     skipped (test_numba_python_semantics.py runs these checks again with an empty cache). Other backends
-    have no IR to inspect either: skipped."""
+    have no IR to inspect either: skipped. A plain Python entry point (one that takes scratch or calls BLAS)
+    has every float32-only compilation of its module's jitted functions checked instead."""
     kernel = impl(op, backend_name)
-    if backend_name != "numba" or not hasattr(kernel, "inspect_llvm"):
+    if backend_name != "numba" or os.environ.get("NUMBA_DISABLE_JIT") == "1":
         pytest.skip(f"no LLVM IR to inspect for {backend_name} (or the JIT is off)")
     import numba
 
     kernel(*copy_args(args))
+    if hasattr(kernel, "inspect_llvm"):
+        compiled = [(kernel, tuple(numba.typeof(a) for a in args))]
+    else:
+        # a plain Python entry point (it takes scratch, or calls BLAS): every jitted function of its module
+        # compiled for float32 arrays only
+        module = sys.modules[kernel.__module__]
+        compiled = [(f, sig) for f in vars(module).values()
+                    if isinstance(f, numba.core.registry.CPUDispatcher) and f.__module__ == module.__name__
+                    for sig in f.signatures if _float32_only(sig)]
+        assert compiled, f"{op}: no compiled float32 function found in {module.__name__}"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ir = kernel.inspect_llvm(tuple(numba.typeof(a) for a in args))
+        ir = "".join(f.inspect_llvm(sig) for f, sig in compiled)
     if any("cached code" in str(w.message) for w in caught):
         pytest.skip(f"{op} was loaded from Numba's cache: no IR to inspect")
     assert "fpext float" not in ir, f"{op}: float32 math widened to float64"

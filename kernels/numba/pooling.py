@@ -9,12 +9,15 @@ whole image rows (W*C contiguous, vectorised), then the best of each window's co
 The backward adds each output's gradient at its recorded winner and never reads x: 3.5-6x faster than
 finding the winners again at the LeNet and Fashion shapes (one thread), for an int32 per output.
 Parallel over fixed chunks of samples above GRAIN (conv2d's sample_chunks); each sample is written by
-one thread only.
+one thread only. Each thread's row buffers and the shared index tables are views of scratch kept between
+calls (_scratch.py), so a training step allocates nothing here.
 """
 import numpy as np
+from numba import get_num_threads
 
 from ._config import jit, pjit, prange
-from .conv2d import sample_chunks
+from ._scratch import scratch
+from .conv2d import CHUNKS, _al, _take, sample_chunks
 
 
 # the window of output (oh, ow) covers input rows oh*sh - ph + [i0, i1) and columns ow*sw - pw + [j0, j1)
@@ -65,23 +68,21 @@ def _row_windows(o, a, cv, ci, hv, hx, kw, sw, c):
 # samples [lo, hi): out = max over each window, argmax = the winning tap. Max is separable: first the best
 # of each input column over the window's rows (long contiguous rows of W*C, vectorised), then the best of
 # the window's columns, C channels at a time. Row winners carry i*KW, so the index stays exact on ties.
+# rowidx: the shared int scratch, cf/ci this chunk's (_forward_layout)
 @jit
-def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, lo, hi):
+def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, cf, ci, lo, hi):
     _, h, w, c = x.shape
     _, oh, ow, _ = out.shape
     n = w * c
-    colv = np.empty((2, n), x.dtype)
-    coli = np.empty((2, n), np.int32)
-    scratch_v = np.empty((2, c), x.dtype)   # the horizontal chain's intermediate results
-    scratch_i = np.empty((2, c), np.int32)
-    rowidx = np.empty((kh, n), np.int32)   # rowidx[i] = i * KW: the index of a row's own cells
-    for i in range(kh):
-        rowidx[i, :] = i * kw
-    # few channels and no column padding (every window inside the image's columns): _row_windows
-    whole = c < 8 and pw == 0 and (ow - 1) * sw + kw <= w
-    span = ((ow - 1) * sw + 1) * c if whole else 0
-    hv = np.empty((2, span), x.dtype)
-    hx = np.empty((2, span), np.int32)
+    whole, span = _whole_rows(x, out, kw, sw, pw)
+    colv, at = _take(cf, 0, 2 * n)
+    coli, it = _take(ci, 0, 2 * n)
+    colv, coli = colv.reshape(2, n), coli.reshape(2, n)
+    scratch_v, at = _take(cf, at, 2 * c)   # the horizontal chain's intermediate results
+    scratch_i, it = _take(ci, it, 2 * c)
+    scratch_v, scratch_i = scratch_v.reshape(2, c), scratch_i.reshape(2, c)
+    hv = cf[at:at + 2 * span].reshape(2, span)
+    hx = ci[it:it + 2 * span].reshape(2, span)
     for s in range(lo, hi):
         xs = x[s].reshape(h, n)
         for r in range(oh):
@@ -136,16 +137,11 @@ def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, lo, hi):
 # Otherwise dx = 0 first, then each gradient is added at its winner (overlapping windows add up); a window
 # inside the image adds at (its corner + the tap's offset), one over the padding checks the winner's row
 # and column (a winner is never a padded cell, except in a window over padding only).
+# ti, tj, toff: tap -> its row, column, and offset from the window's corner in a flat sample
 @jit
-def _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, lo, hi):
+def _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, lo, hi):
     _, h, w, c = dx.shape
     _, oh, ow, _ = dout.shape
-    ti = np.empty(kh * kw, np.int64)
-    tj = np.empty(kh * kw, np.int64)
-    toff = np.empty(kh * kw, np.int64)   # tap -> its offset from the window's corner in a flat sample
-    for t in range(kh * kw):
-        ti[t], tj[t] = t // kw, t % kw
-        toff[t] = (ti[t] * w + tj[t]) * c
     # (C >= 8: with fewer channels the select loop is too short to vectorise, and the scatter measured faster)
     tiled = sh == kh and sw == kw and ph == 0 and pw == 0 and h == oh * kh and w == ow * kw and c >= 8
     zero = dx.dtype.type(0)
@@ -179,37 +175,97 @@ def _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, lo, hi):
                             d[np.uintp((i * w + j) * c + ch)] += gs[u]
 
 
+# few channels and no column padding (every window inside the image's columns): _row_windows, on row
+# spans of this many elements
+@jit
+def _whole_rows(x, out, kw, sw, pw):
+    w, c, ow = x.shape[2], x.shape[3], out.shape[2]
+    whole = c < 8 and pw == 0 and (ow - 1) * sw + kw <= w
+    return whole, ((ow - 1) * sw + 1) * c if whole else 0
+
+
+# scratch parts (float per thread, int shared, int per thread), samples per chunk, chunks. Forward: rowidx
+# (shared); per thread (reused by each chunk it runs, as in conv2d) the column winners, the horizontal
+# chain's pair and _row_windows' pair, values and indices. Backward: the tap tables (shared).
+@jit
+def _layout(x, out, kh, kw, sw, pw, backward):
+    n, h, w, c = x.shape
+    if backward:
+        per, chunks = sample_chunks(n, x.size + out.size)
+        return 0, 3 * kh * kw, 0, per, chunks
+    per, chunks = sample_chunks(n, out.size * kh * kw)
+    _, span = _whole_rows(x, out, kw, sw, pw)
+    chunk = _al(2 * w * c) + _al(2 * c) + _al(2 * span)
+    return chunk, kh * w * c, chunk, per, chunks
+
+
+def _scratch_sizes(x, out, kh, kw, sw, pw, backward, threads):
+    thread, ishared, ithread, _, _ = _layout(x, out, kh, kw, sw, pw, backward)
+    # int32 like argmax for the forward's window indices; int64 for the backward's address tables
+    return threads * thread, ishared + threads * ithread, np.int64 if backward else np.int32
+
+
+# the float and int scratch of a call, and the threads it runs on
+def _call_scratch(name, x, out, kh, kw, sh, sw, ph, pw):
+    threads = min(get_num_threads(), CHUNKS)
+    key = (name, x.shape, out.shape, kh, kw, sh, sw, ph, pw, x.dtype.char, threads)
+    return (*scratch(key, _scratch_sizes, x, out, kh, kw, sw, pw, name == "maxpool2d_backward", threads), threads)
+
+
+# thread t runs chunks t, t + threads, ... with its own scratch ft[t], it[t]
 @pjit
-def _forward_parallel(out, argmax, x, kh, kw, sh, sw, ph, pw, per, chunks):
-    n = x.shape[0]
-    for ch in prange(chunks):
-        _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, ch * per, min(n, (ch + 1) * per))
+def _forward_parallel(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft, it, per, chunks):
+    n, threads = x.shape[0], ft.shape[0]
+    for t in prange(threads):
+        for ch in range(t, chunks, threads):
+            _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft[t], it[t], ch * per,
+                             min(n, (ch + 1) * per))
 
 
 @pjit
-def _backward_parallel(dx, dout, argmax, kh, kw, sh, sw, ph, pw, per, chunks):
+def _backward_parallel(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, per, chunks):
     n = dx.shape[0]
     for ch in prange(chunks):
-        _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ch * per, min(n, (ch + 1) * per))
+        _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, ch * per, min(n, (ch + 1) * per))
+
+
+@jit
+def _forward(out, argmax, x, kh, kw, sh, sw, ph, pw, fbuf, ibuf, threads):
+    thread, ishared, ithread, per, chunks = _layout(x, out, kh, kw, sw, pw, False)
+    n = x.shape[2] * x.shape[3]   # W*C
+    rowidx = ibuf[:ishared].reshape(kh, n)   # rowidx[i] = i * KW: the index of a row's own cells
+    for i in range(kh):
+        rowidx[i, :] = i * kw
+    ft = fbuf[:threads * thread].reshape(threads, thread)
+    it = ibuf[ishared:ishared + threads * ithread].reshape(threads, ithread)
+    if chunks == 1 or threads == 1:
+        _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft[0], it[0], 0, x.shape[0])
+    else:
+        _forward_parallel(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft, it, per, chunks)
+
+
+@jit
+def _backward(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ibuf, threads):
+    _, _, _, per, chunks = _layout(dx, dout, kh, kw, sw, pw, True)
+    w, c = dx.shape[2], dx.shape[3]
+    t = kh * kw
+    ti, tj, toff = ibuf[:t], ibuf[t:2 * t], ibuf[2 * t:3 * t]
+    for k in range(t):
+        ti[k], tj[k] = k // kw, k % kw
+        toff[k] = (ti[k] * w + tj[k]) * c
+    if chunks == 1 or threads == 1:
+        _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, 0, dx.shape[0])
+    else:
+        _backward_parallel(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, per, chunks)
 
 
 # x (N,H,W,C) -> out (N,OH,OW,C), argmax (N,OH,OW,C)
-@jit
 def maxpool2d_forward(out, argmax, x, kh, kw, sh, sw, ph, pw):
-    n = x.shape[0]
-    per, chunks = sample_chunks(n, out.size * kh * kw)
-    if chunks == 1:
-        _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, 0, n)
-    else:
-        _forward_parallel(out, argmax, x, kh, kw, sh, sw, ph, pw, per, chunks)
+    fbuf, ibuf, threads = _call_scratch("maxpool2d_forward", x, out, kh, kw, sh, sw, ph, pw)
+    _forward(out, argmax, x, kh, kw, sh, sw, ph, pw, fbuf, ibuf, threads)
 
 
 # dout (N,OH,OW,C) -> dx (N,H,W,C): each output's gradient goes to its window's winner
-@jit
 def maxpool2d_backward(dx, dout, argmax, kh, kw, sh, sw, ph, pw):
-    n = dx.shape[0]
-    per, chunks = sample_chunks(n, dx.size + dout.size)
-    if chunks == 1:
-        _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, 0, n)
-    else:
-        _backward_parallel(dx, dout, argmax, kh, kw, sh, sw, ph, pw, per, chunks)
+    _, ibuf, threads = _call_scratch("maxpool2d_backward", dx, dout, kh, kw, sh, sw, ph, pw)
+    _backward(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ibuf, threads)
