@@ -10,7 +10,7 @@ import numpy as np
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
 
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 
 from _shared cimport bind_threads, fastnn_threads, floating, GRAIN
 
@@ -18,33 +18,79 @@ bind_threads()
 
 
 # x (N,H,W,C) -> out (N,OH,OW,C), argmax (N,OH,OW,C)
-def maxpool2d_forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const floating[:, :, :, ::1] x,
-                      int kh, int kw, int sh, int sw, int ph, int pw):
+def maxpool2d_forward(out, argmax, x, int kh, int kw, int sh, int sw, int ph, int pw):
+    threads = fastnn_threads()
+    # per thread: the best of each input column over a window's rows, and its index
+    colv = np.empty((threads, x.shape[2] * x.shape[3]), x.dtype)
+    coli = np.empty((threads, x.shape[2] * x.shape[3]), np.int32)
+    _forward(out, argmax, x.reshape(x.shape[0], x.shape[1], -1), colv, coli, kh, kw, sh, sw, ph, pw)
+
+
+# Max is separable: one task per output row (sample b, row r) first takes the best of every input column
+# over the window's rows (whole image rows of W*C, contiguous: vectorised), then each window's best over
+# its columns, C at a time. Only the window's cells inside the image are compared (padded cells never
+# win); a window over padding only gives -inf at position 0, as the reference. Every merge stores
+# unconditionally (a select, not a branch), so GCC vectorises both passes. Measured against the previous
+# loop (every window cell, channels inner, bounds tested per cell), 2x2 pools, one thread, in turns:
+# 64x28x28x6 756 -> 477 us, 64x10x10x16 90 -> 79 us.
+# x (N,H,W*C); colv coli (threads, W*C)
+def _forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const floating[:, :, ::1] x,
+             floating[:, ::1] colv, int32_t[:, ::1] coli, int kh, int kw, int sh, int sw, int ph, int pw):
     cdef Py_ssize_t n = out.shape[0], oh = out.shape[1], ow = out.shape[2], nc = out.shape[3]
-    cdef Py_ssize_t t, b, r, q, c, i, j, ih, iw
-    cdef int32_t k
-    cdef floating v, best
+    cdef Py_ssize_t h = x.shape[1], row = x.shape[2], w = row // nc
+    cdef Py_ssize_t t, b, r, q, c, i, j, hs, ws, i0, i1, j0, j1, base, p, tid
+    cdef int32_t vi, ci
+    cdef floating v, cur
     cdef bint take
-    # one task per output row (sample b, row r); the window's cells in row-major order, the channels
-    # inner: out and argmax of a pixel are the running maximum and its position over the cells
-    for t in prange(n * oh, nogil=True, num_threads=fastnn_threads(), schedule="static",
+    for t in prange(n * oh, nogil=True, num_threads=colv.shape[0], schedule="static",
                     use_threads_if=n * oh * ow * nc * kh * kw >= GRAIN):
+        tid = threadid()
         b = t // oh
         r = t % oh
+        hs = r * sh - ph
+        i0 = max(0, -hs)
+        i1 = min(kh, h - hs)
+        if i0 >= i1:
+            for q in range(ow):
+                for c in range(nc):
+                    out[b, r, q, c] = -INFINITY
+                    argmax[b, r, q, c] = 0
+            continue
+        for p in range(row):
+            colv[tid, p] = x[b, hs + i0, p]
+            coli[tid, p] = i0 * kw
+        for i in range(i0 + 1, i1):
+            # a later row wins only when strictly greater, or a NaN over a number: ties keep the earlier row
+            for p in range(row):
+                v = x[b, hs + i, p]
+                cur = colv[tid, p]
+                take = (v > cur) | ((v != v) & (cur == cur))
+                colv[tid, p] = v if take else cur
+                coli[tid, p] = <int32_t>(i * kw) if take else coli[tid, p]
         for q in range(ow):
-            k = 0
-            for i in range(kh):
-                ih = r * sh + i - ph
-                for j in range(kw):
-                    iw = q * sw + j - pw
-                    for c in range(nc):
-                        v = x[b, ih, iw, c] if 0 <= ih < x.shape[1] and 0 <= iw < x.shape[2] else -INFINITY
-                        best = out[b, r, q, c]
-                        # np.argmax: the first strictly greater value wins, and the first NaN wins for good
-                        take = k == 0 or (best == best and (v > best or v != v))
-                        out[b, r, q, c] = v if take else best
-                        argmax[b, r, q, c] = k if take else argmax[b, r, q, c]
-                    k = k + 1
+            ws = q * sw - pw
+            j0 = max(0, -ws)
+            j1 = min(kw, w - ws)
+            if j0 >= j1:
+                for c in range(nc):
+                    out[b, r, q, c] = -INFINITY
+                    argmax[b, r, q, c] = 0
+                continue
+            base = (ws + j0) * nc
+            for c in range(nc):
+                out[b, r, q, c] = colv[tid, base + c]
+                argmax[b, r, q, c] = coli[tid, base + c] + j0
+            for j in range(j0 + 1, j1):
+                # columns can tie with an earlier column's lower row: compare the window positions
+                base = (ws + j) * nc
+                for c in range(nc):
+                    v = colv[tid, base + c]
+                    vi = coli[tid, base + c] + <int32_t>j
+                    cur = out[b, r, q, c]
+                    ci = argmax[b, r, q, c]
+                    take = (v > cur) | ((v == cur) & (vi < ci)) | ((v != v) & ((cur == cur) | (vi < ci)))
+                    out[b, r, q, c] = v if take else cur
+                    argmax[b, r, q, c] = vi if take else ci
 
 
 # dout (N,OH,OW,C) -> dx (N,H,W,C): each output's gradient goes to its window's winner
