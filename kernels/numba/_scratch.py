@@ -1,6 +1,6 @@
 """Scratch memory kept between calls, so a training step allocates nothing in the kernels that need more
 memory than their arguments (conv2d: the canvas, im2row tiles, weight-gradient partials; pooling: the
-row winners).
+row winners; dense and batchnorm: the chunks' partial sums).
 
 Each kernel's entry point (plain Python) asks for its scratch by a key made of everything its layout
 depends on (op, shapes, geometry, dtype). The first call with a key allocates zeroed buffers; later calls

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._chunks import parallel, row_chunks, sum_partials
 from ._config import jit, pjit, prange
+from ._scratch import scratch
 
 
 # x (rows,C) -> cmean (C,) its column means, cm2 (C,) its column sums of squared deviations from them
@@ -47,13 +48,11 @@ def _merge_moments(mean, var, cmean, cm2, rows, m):
     var /= t(m)
 
 
-# x (M,C) -> mean (C,), var (C,) biased
+# x (M,C) -> mean (C,), var (C,) biased; cmean cm2 (chunks, C): the chunks' partial moments (scratch)
 @pjit
-def _moments(mean, var, x):
+def _moments(mean, var, x, cmean, cm2):
     m, c = x.shape
     rows, chunks = row_chunks(m, c)
-    cmean = np.empty((chunks, c), x.dtype)
-    cm2 = np.empty((chunks, c), x.dtype)
     if not parallel(m * c):
         for k in range(chunks):
             _chunk_moments(x[k * rows:(k + 1) * rows], cmean[k], cm2[k])
@@ -83,21 +82,45 @@ def _affine(out, x, center, a, beta):
             _affine_rows(out[lo:hi], x[lo:hi], center, a, beta)
 
 
-# x (M,C) gamma beta moving_mean moving_var (C,) -> out (M,C); mean invstd (C,) written when training
+# the scratch of a call, x (M,C): the chunks' two partial sums (chunks, C) each, then two (C,) vectors
+def _work_sizes(x):
+    m, c = x.shape
+    _, chunks = row_chunks(m, c)
+    return 2 * chunks * c + 2 * c, 0, np.int64
+
+
+# (chunks, C) twice, (C,) twice: the parts of a call's scratch
 @jit
-def batchnorm_forward(out, mean, invstd, x, gamma, beta, moving_mean, moving_var, momentum, eps, training):
+def _work_parts(work, m, c):
+    _, chunks = row_chunks(m, c)
+    a = work[:chunks * c].reshape(chunks, c)
+    b = work[chunks * c:2 * chunks * c].reshape(chunks, c)
+    return a, b, work[2 * chunks * c:2 * chunks * c + c], work[2 * chunks * c + c:2 * chunks * c + 2 * c]
+
+
+@jit
+def _forward(out, mean, invstd, x, gamma, beta, moving_mean, moving_var, momentum, eps, training, work):
     t = x.dtype.type
+    cmean, cm2, var, scale = _work_parts(work, x.shape[0], x.shape[1])
     if training:
-        var = np.empty_like(mean)
-        _moments(mean, var, x)
+        _moments(mean, var, x, cmean, cm2)
         for j in range(mean.size):
             invstd[j] = t(1) / np.sqrt(var[j] + t(eps))
             # moving * momentum + (1 - momentum) * batch, the constants rounded to x's type as NumPy does
             moving_mean[j] = moving_mean[j] * t(momentum) + t(1 - momentum) * mean[j]
             moving_var[j] = moving_var[j] * t(momentum) + t(1 - momentum) * var[j]
-        _affine(out, x, mean, invstd * gamma, beta)
+            scale[j] = invstd[j] * gamma[j]
+        _affine(out, x, mean, scale, beta)
     else:
-        _affine(out, x, moving_mean, gamma / np.sqrt(moving_var + t(eps)), beta)
+        for j in range(mean.size):
+            scale[j] = gamma[j] / np.sqrt(moving_var[j] + t(eps))
+        _affine(out, x, moving_mean, scale, beta)
+
+
+# x (M,C) gamma beta moving_mean moving_var (C,) -> out (M,C); mean invstd (C,) written when training
+def batchnorm_forward(out, mean, invstd, x, gamma, beta, moving_mean, moving_var, momentum, eps, training):
+    work, _ = scratch(("batchnorm", x.shape, x.dtype.char), _work_sizes, x)
+    _forward(out, mean, invstd, x, gamma, beta, moving_mean, moving_var, momentum, eps, training, work)
 
 
 # dout x (rows,C) -> sb (C,) column sums of dout, sg (C,) column sums of dout * (x - mean)
@@ -112,11 +135,12 @@ def _chunk_grad_sums(dout, x, mean, sb, sg):
             sg[j] += g * (x[i, j] - mean[j])
 
 
-# dgamma <- dgamma * invstd (it held sum dout (x - mean)); returns gamma invstd / m, the (C,) factor of dx
+# dgamma <- dgamma * invstd (it held sum dout (x - mean)); scale (C,) <- gamma invstd / m, the factor of dx
 @jit
-def _dx_scales(dgamma, gamma, invstd, mf):
-    dgamma *= invstd
-    return gamma * invstd / mf
+def _dx_scales(scale, dgamma, gamma, invstd, mf):
+    for j in range(scale.size):
+        dgamma[j] *= invstd[j]
+        scale[j] = gamma[j] * invstd[j] / mf
 
 
 # dx dout x (rows,C): dx = k * (m dout - dbeta - xhat dgamma), xhat = (x - mean) invstd
@@ -128,13 +152,11 @@ def _dx_rows(dx, dout, x, mean, invstd, k, mf, dbeta, dgamma):
             dx[i, j] = k[j] * (mf * dout[i, j] - dbeta[j] - xhat * dgamma[j])
 
 
-# dout (M,C) -> dx (M,C) (may be dout), dgamma dbeta (C,)
 @pjit
-def batchnorm_backward(dx, dgamma, dbeta, dout, x, mean, invstd, gamma):
+def _backward(dx, dgamma, dbeta, dout, x, mean, invstd, gamma, work):
     m, c = x.shape
     rows, chunks = row_chunks(m, c)
-    sb = np.empty((chunks, c), x.dtype)
-    sg = np.empty((chunks, c), x.dtype)
+    sb, sg, scale, _ = _work_parts(work, m, c)
     serial = not parallel(m * c)
     if serial:
         for k in range(chunks):
@@ -147,10 +169,16 @@ def batchnorm_backward(dx, dgamma, dbeta, dout, x, mean, invstd, gamma):
     sum_partials(dbeta, sb)
     sum_partials(dgamma, sg)
     mf = x.dtype.type(m)
-    scale = _dx_scales(dgamma, gamma, invstd, mf)
+    _dx_scales(scale, dgamma, gamma, invstd, mf)
     if serial:
         _dx_rows(dx, dout, x, mean, invstd, scale, mf, dbeta, dgamma)
     else:
         for k in prange(chunks):
             lo, hi = k * rows, (k + 1) * rows
             _dx_rows(dx[lo:hi], dout[lo:hi], x[lo:hi], mean, invstd, scale, mf, dbeta, dgamma)
+
+
+# dout (M,C) -> dx (M,C) (may be dout), dgamma dbeta (C,)
+def batchnorm_backward(dx, dgamma, dbeta, dout, x, mean, invstd, gamma):
+    work, _ = scratch(("batchnorm", x.shape, x.dtype.char), _work_sizes, x)
+    _backward(dx, dgamma, dbeta, dout, x, mean, invstd, gamma, work)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._chunks import parallel, row_chunks, sum_partials
 from ._config import jit, pjit, prange
+from ._scratch import scratch
 from .activations import backward_flat, check_code, forward_flat
 
 
@@ -46,13 +47,14 @@ def _dz_rows(dout, out, act, colsum):
 
 
 # dout (N,K) overwritten with dz; db (K,) or None = sum over rows of dz, by the fixed chunks of _chunks.py
-# (without a bias the partial sums are simply not used: one loop either way, compiled once)
+# (without a bias the partial sums are simply not used: one loop either way, compiled once); work: the
+# partial sums' scratch, _partial_sizes
 @pjit
-def _dz_db(dout, out, act, db):
+def _dz_db(dout, out, act, db, work):
     check_code(act)
     n, k = dout.shape
     rows, chunks = row_chunks(n, k)
-    partial = np.empty((chunks, k), dout.dtype)
+    partial = work[:chunks * k].reshape(chunks, k)
     if not parallel(n * k):
         for c in range(chunks):
             _dz_rows(dout[c * rows:(c + 1) * rows], out[c * rows:(c + 1) * rows], act, partial[c])
@@ -69,9 +71,16 @@ def dense_forward(out, x, w, b, act):
     _bias_act(out, b, act)
 
 
+# _scratch.scratch's sizes for _dz_db: (chunks, K) partial sums
+def _partial_sizes(dout):
+    _, chunks = row_chunks(*dout.shape)
+    return chunks * dout.shape[1], 0, np.int64
+
+
 # dout (N,K) is overwritten with dz = dout * act'(out); dx (N,F) or None, dw (F,K), db (K,) or None
 def dense_backward(dx, dw, db, dout, x, w, out, act):
-    _dz_db(dout, out, act, db)
+    work, _ = scratch(("dense_backward", dout.shape, dout.dtype.char), _partial_sizes, dout)
+    _dz_db(dout, out, act, db, work)
     np.matmul(x.T, dout, out=dw)
     if dx is not None:
         np.matmul(dout, w.T, out=dx)
