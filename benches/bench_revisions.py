@@ -6,7 +6,8 @@
 
 REV's kernels/ is taken with `git archive` into a temporary folder and imported beside the kernels of the
 fastnn that Python imports ("new": the installed one, or the checkout's with PYTHONPATH=. after
-`python setup.py build_ext --inplace`); REV's Numba code compiles on first use there, a minute or so. Each op runs old and new alternately, 3 calls
+`python setup.py build_ext --inplace`); REV's Numba code compiles on first use there, a minute or so.
+Each op runs old and new alternately, 3 calls
 per turn, 15 turns; the epoch rows train two LeNet-5 models (batch 64, the 10,000 digits), one whose conv
 and pooling layers call REV's kernels, an epoch each in turn, 5 rounds. Medians throughout: on a noisy
 machine, only a difference measured this way is worth reporting.
@@ -174,7 +175,8 @@ def main():
         report_ops("numba", old, new)
         report_epochs("numba", old)
         if args.cython:
-            new_cy = {name: importlib.import_module(f"fastnn._kernels.cython.{name}") for name in ("conv2d", "pooling")}
+            new_cy = {name: importlib.import_module(f"fastnn._kernels.cython.{name}")
+                      for name in ("conv2d", "pooling")}
             report_ops("cython", old_cython(kernels), new_cy)
             report_epochs("cython", old_cython(kernels))
 

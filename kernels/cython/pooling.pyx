@@ -42,7 +42,8 @@ def _forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const flo
     cdef int32_t vi, ci
     cdef floating v, cur
     cdef bint take
-    for t in prange(n * oh, nogil=True, num_threads=colv.shape[0], schedule="static",
+    cdef int threads = colv.shape[0]   # read outside the parallel block (the debug build checks it)
+    for t in prange(n * oh, nogil=True, num_threads=threads, schedule="static",
                     use_threads_if=n * oh * ow * nc * kh * kw >= GRAIN):
         tid = threadid()
         b = t // oh
@@ -55,42 +56,43 @@ def _forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const flo
                 for c in range(nc):
                     out[b, r, q, c] = -INFINITY
                     argmax[b, r, q, c] = 0
-            continue
-        for p in range(row):
-            colv[tid, p] = x[b, hs + i0, p]
-            coli[tid, p] = i0 * kw
-        for i in range(i0 + 1, i1):
-            # a later row wins only when strictly greater, or a NaN over a number: ties keep the earlier row
+        else:
             for p in range(row):
-                v = x[b, hs + i, p]
-                cur = colv[tid, p]
-                take = (v > cur) | ((v != v) & (cur == cur))
-                colv[tid, p] = v if take else cur
-                coli[tid, p] = <int32_t>(i * kw) if take else coli[tid, p]
-        for q in range(ow):
-            ws = q * sw - pw
-            j0 = max(0, -ws)
-            j1 = min(kw, w - ws)
-            if j0 >= j1:
-                for c in range(nc):
-                    out[b, r, q, c] = -INFINITY
-                    argmax[b, r, q, c] = 0
-                continue
-            base = (ws + j0) * nc
-            for c in range(nc):
-                out[b, r, q, c] = colv[tid, base + c]
-                argmax[b, r, q, c] = coli[tid, base + c] + j0
-            for j in range(j0 + 1, j1):
-                # columns can tie with an earlier column's lower row: compare the window positions
-                base = (ws + j) * nc
-                for c in range(nc):
-                    v = colv[tid, base + c]
-                    vi = coli[tid, base + c] + <int32_t>j
-                    cur = out[b, r, q, c]
-                    ci = argmax[b, r, q, c]
-                    take = (v > cur) | ((v == cur) & (vi < ci)) | ((v != v) & ((cur == cur) | (vi < ci)))
-                    out[b, r, q, c] = v if take else cur
-                    argmax[b, r, q, c] = vi if take else ci
+                colv[tid, p] = x[b, hs + i0, p]
+                coli[tid, p] = i0 * kw
+            for i in range(i0 + 1, i1):
+                # a later row wins if strictly greater, or a NaN over a number: ties keep the earlier row
+                for p in range(row):
+                    v = x[b, hs + i, p]
+                    cur = colv[tid, p]
+                    take = (v > cur) | ((v != v) & (cur == cur))
+                    colv[tid, p] = v if take else cur
+                    coli[tid, p] = <int32_t>(i * kw) if take else coli[tid, p]
+            for q in range(ow):
+                ws = q * sw - pw
+                j0 = max(0, -ws)
+                j1 = min(kw, w - ws)
+                if j0 >= j1:
+                    for c in range(nc):
+                        out[b, r, q, c] = -INFINITY
+                        argmax[b, r, q, c] = 0
+                    j1 = j0   # no columns to merge
+                else:
+                    base = (ws + j0) * nc
+                    for c in range(nc):
+                        out[b, r, q, c] = colv[tid, base + c]
+                        argmax[b, r, q, c] = coli[tid, base + c] + j0
+                for j in range(j0 + 1, j1):
+                    # columns can tie with an earlier column's lower row: compare the window positions
+                    base = (ws + j) * nc
+                    for c in range(nc):
+                        v = colv[tid, base + c]
+                        vi = coli[tid, base + c] + <int32_t>j
+                        cur = out[b, r, q, c]
+                        ci = argmax[b, r, q, c]
+                        take = (v > cur) | ((v == cur) & (vi < ci)) | ((v != v) & ((cur == cur) | (vi < ci)))
+                        out[b, r, q, c] = v if take else cur
+                        argmax[b, r, q, c] = vi if take else ci
 
 
 # dout (N,OH,OW,C) -> dx (N,H,W,C): each output's gradient goes to its window's winner
