@@ -119,3 +119,37 @@ def test_a_training_step_allocates_only_numbas_call_boxes():
     assert done.returncode == 0, done.stderr[-3000:]
     allocations = int(done.stdout.split()[-1])
     assert allocations < 150, f"{allocations} Numba allocations in one LeNet-5 training step"
+
+
+def test_python_threads_get_their_own_scratch(scratch_module):
+    """Two Python threads run the same conv2d backward shape at once (the kernels release the GIL): each has
+    its own buffers, so both match the reference (one shared scratch would mix their tiles and partials)."""
+    import threading
+
+    rng = np.random.default_rng(5)
+    bwd = backend.kernel("conv2d_backward", "numba")
+    jobs = []
+    for _ in range(2):
+        x = rng.normal(size=(32, 12, 12, 4)).astype(np.float32)
+        w = rng.normal(size=(3, 3, 4, 8)).astype(np.float32)
+        out = np.abs(rng.normal(size=(32, 10, 10, 8))).astype(np.float32)   # relu outputs, all active
+        dout = rng.normal(size=out.shape).astype(np.float32)
+        want = [np.empty_like(x), np.empty_like(w), np.empty(8, np.float32)]
+        ref("conv2d_backward")(*want, dout.copy(), x, w, out, 1, 1, 0, 0, RELU)
+        jobs.append((x, w, out, dout, want))
+    failures = []
+
+    def run(x, w, out, dout, want):
+        for _ in range(20):
+            got = [np.empty_like(x), np.empty_like(w), np.empty(8, np.float32)]
+            bwd(*got, dout.copy(), x, w, out, 1, 1, 0, 0, RELU)
+            for g, v in zip(got, want):
+                if not np.allclose(g, v, rtol=1e-4, atol=1e-4):
+                    failures.append(float(np.abs(g - v).max()))
+
+    threads = [threading.Thread(target=run, args=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, f"{len(failures)} results differ from the reference, by up to {max(failures)}"
