@@ -256,6 +256,11 @@ def sample_chunks(n, work):
     return per, (n + per - 1) // per
 
 
+# worker threads of a call: Numba's thread count, never more than the chunks (pooling uses it too)
+def worker_threads():
+    return min(get_num_threads(), CHUNKS)
+
+
 # -- scratch ---------------------------------------------------------------------------------------
 # A call's buffers are views of two flat scratch arrays kept by _scratch.py for the call's shapes: a float
 # and an int64 one, each a part shared by the chunks, then one equal part per chunk.
@@ -322,7 +327,7 @@ def _scratch_sizes(x, w, oh, ow, sh, sw, backward, with_dx, threads):
 # the float and int scratch of a call, and the threads it runs on (one per chunk at most)
 def _call_scratch(name, x, w, out, sh, sw, ph, pw, backward, with_dx):
     oh, ow = out.shape[1], out.shape[2]
-    threads = min(get_num_threads(), CHUNKS)
+    threads = worker_threads()
     key = (name, x.shape, w.shape, out.shape, sh, sw, ph, pw, x.dtype.char, with_dx, threads)
     return (*scratch(key, _scratch_sizes, x, w, oh, ow, sh, sw, backward, with_dx, threads), threads)
 
@@ -330,7 +335,7 @@ def _call_scratch(name, x, w, out, sh, sw, ph, pw, backward, with_dx):
 # -- forward ---------------------------------------------------------------------------------------
 
 # samples [lo, hi): out (N,OH,OW,K) = act(conv(x, w) + bias). sf/si: the shared scratch (wt, bias, wk /
-# offsets), cf/ci: this chunk's.
+# offsets), cf/ci: the running thread's.
 @jit
 def _forward_chunk(out, x, w, sf, si, cf, ci, sh, sw, ph, pw, act, lo, hi):
     _, h, wd, c = x.shape

@@ -13,11 +13,10 @@ one thread only. Each thread's row buffers and the shared index tables are views
 calls (_scratch.py), so a training step allocates nothing here.
 """
 import numpy as np
-from numba import get_num_threads
 
 from ._config import jit, pjit, prange
 from ._scratch import scratch
-from .conv2d import CHUNKS, _al, _take, sample_chunks
+from .conv2d import _al, _take, sample_chunks, worker_threads
 
 
 # the window of output (oh, ow) covers input rows oh*sh - ph + [i0, i1) and columns ow*sw - pw + [j0, j1)
@@ -68,7 +67,7 @@ def _row_windows(o, a, cv, ci, hv, hx, kw, sw, c):
 # samples [lo, hi): out = max over each window, argmax = the winning tap. Max is separable: first the best
 # of each input column over the window's rows (long contiguous rows of W*C, vectorised), then the best of
 # the window's columns, C channels at a time. Row winners carry i*KW, so the index stays exact on ties.
-# rowidx: the shared int scratch, cf/ci this chunk's (_forward_layout)
+# rowidx: the shared int scratch, cf/ci the running thread's (_layout)
 @jit
 def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, cf, ci, lo, hi):
     _, h, w, c = x.shape
@@ -207,7 +206,7 @@ def _scratch_sizes(x, out, kh, kw, sw, pw, backward, threads):
 
 # the float and int scratch of a call, and the threads it runs on
 def _call_scratch(name, x, out, kh, kw, sh, sw, ph, pw):
-    threads = min(get_num_threads(), CHUNKS)
+    threads = worker_threads()
     key = (name, x.shape, out.shape, kh, kw, sh, sw, ph, pw, x.dtype.char, threads)
     return (*scratch(key, _scratch_sizes, x, out, kh, kw, sw, pw, name == "maxpool2d_backward", threads), threads)
 
