@@ -53,6 +53,20 @@ _tables = {"numpy": None}   # backend -> {op: function}; filled lazily
 _errors = {}                # backend -> why it failed to load
 _current = None
 _num_threads = None
+_blas_from_env = False      # $FASTNN_NUM_THREADS applied to BLAS (_blas_threads_from_env)
+
+
+def _blas_threads_from_env():
+    """$FASTNN_NUM_THREADS=n limits BLAS to n threads as set_num_threads(n) does, once, when the first backend
+    loads. Without the variable BLAS keeps its own setting (all cores, or the user's OPENBLAS_NUM_THREADS):
+    before this, FASTNN_NUM_THREADS=1 ran the dense layers' GEMMs on every core."""
+    global _blas_from_env
+    if _blas_from_env or _num_threads is not None or not os.environ.get("FASTNN_NUM_THREADS"):
+        return
+    _blas_from_env = True
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=get_num_threads(), user_api="blas")
 
 
 def _kernels_package():
@@ -77,6 +91,7 @@ def _load(name):
     """The op table of a backend, importing it on first use; None (with _errors[name] set) if it fails."""
     if name in _tables and _tables[name] is not None:
         return _tables[name]
+    _blas_threads_from_env()
     if name in _errors:
         return None
     families = [f.__name__.rsplit(".", 1)[1] for f in reference.FAMILIES]

@@ -234,6 +234,27 @@ def test_idle_thread_policy_is_set_before_numpy_loads():
     assert out.stdout.startswith("ACTIVE") and "set by the user" in out.stdout
 
 
+def test_thread_count_from_environment_reaches_blas():
+    # FASTNN_NUM_THREADS=1 holds BLAS (the dense layers' GEMMs) to one thread as set_num_threads(1) does;
+    # without the variable, BLAS keeps the thread count it started with
+    import os
+    import subprocess
+    import sys
+
+    code = ("import fastnn, numpy as np; from threadpoolctl import threadpool_info; "
+            "blas = lambda: [p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas']; "
+            "before = blas(); fastnn.set_backend('numpy'); print(before, blas())")
+    env = {k: v for k, v in os.environ.items() if k not in ("FASTNN_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                            "OMP_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "FASTNN_NUM_THREADS": "1"},
+                         capture_output=True, text=True, check=True)
+    before, after = out.stdout.strip().split("] [")
+    assert set(after.strip("[]").split(", ")) == {"1"}, out.stdout
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    before, after = out.stdout.strip().split("] [")
+    assert before.strip("[]") == after.strip("[]"), out.stdout
+
+
 def test_backend_from_environment(monkeypatch):
     import subprocess
     import sys
