@@ -27,7 +27,8 @@ OPS = (
 )
 COMPILED = ("cython", "numba")
 BACKENDS = ("numpy",) + COMPILED
-# "auto" tries these in order for each op: Cython first, as it needs no JIT warm-up. AUTO_OVERRIDES holds the
+# "auto" tries these in order for each op: Cython first, as it needs no JIT warm-up (and Numba only once its
+# kernel is compiled: auto_choice). AUTO_OVERRIDES holds the
 # ops where Numba measured at least 10% faster at both 1 and 2 threads on a 2-core x86-64 machine (AMD EPYC,
 # AVX2), float32 at the MNIST models' shapes. Medians in us, numba vs cython, 1 thread / 2 threads, from
 #   pytest benches/bench_backends.py benches/bench_activations.py --benchmark-only  (and FASTNN_NUM_THREADS=1):
@@ -162,12 +163,35 @@ def get_backend():
 
 
 def auto_choice(op):
-    """The backend that "auto" uses for op."""
-    for name in AUTO_OVERRIDES.get(op, AUTO_ORDER):
+    """The backend that "auto" uses for op. Where Numba is the faster one but its kernel for op is not compiled
+    yet (nothing in its cache: a fresh install), Cython runs op instead, when it has it: compiling LeNet-5's
+    conv and pooling kernels takes about a minute, which pays for itself only after hundreds of epochs of
+    the digits. `python -m fastnn warmup` compiles them for later processes."""
+    order = AUTO_OVERRIDES.get(op, AUTO_ORDER)
+    for name in order:
         table = _load(name)
-        if table is not None and op in table:
-            return name
+        if table is None or op not in table:
+            continue
+        if name == "numba" and not numba_compiled(op) and op in (_load("cython") or {}):
+            continue
+        return name
     return "numpy"
+
+
+_compiled = set()   # ops whose Numba kernel was found compiled: it stays so for the process
+
+
+def numba_compiled(op):
+    """Whether Numba's kernel for op runs without compiling first (built in this process or cached on disk
+    for this machine; fastnn._kernels.numba.compiled)."""
+    if op not in _compiled:
+        table = _load("numba")
+        if table is None or op not in table:
+            return False
+        if not sys.modules["fastnn._kernels.numba"].compiled(table[op]):
+            return False
+        _compiled.add(op)
+    return True
 
 
 def kernel(op, backend=None):
@@ -200,6 +224,9 @@ def backend_report():
     for op in OPS:
         name = auto_choice(op) if selected == "auto" else selected
         missing = "" if op in (_load(name) or {}) else "  (missing!)"
+        if selected == "auto" and name != "numba" and AUTO_OVERRIDES.get(op, AUTO_ORDER)[0] == "numba" \
+                and op in (_load("numba") or {}):
+            missing += "  (numba once compiled: python -m fastnn warmup)"
         lines.append(f"  {op:22s} -> {name}{missing}")
     from . import _threads
 

@@ -7,6 +7,7 @@
     fastnn draw [--model model.fastnn]            a web page at http://127.0.0.1:8000/ to draw digits on and
                                                   see the top 3 and the 28x28 image the model read
     fastnn backends                               which backend runs each op
+    fastnn warmup                                 compile Numba's kernels once (about 90 s), for auto
 
 Each command is one entry of _SUBCOMMANDS: name -> (one-line help, add_arguments(parser), run(args));
 run returns the exit code. Exit codes: 0 done, 1 a library error (one line on stderr), 2 bad arguments
@@ -190,14 +191,17 @@ def _setup_runtime(args):
 
 
 def _backend_line():
-    name = backend.get_backend()
-    if name == "auto":
-        counts = Counter(backend.auto_choice(op) for op in backend.OPS)
+    selected = backend.get_backend()
+    chosen = {op: backend.auto_choice(op) if selected == "auto" else selected for op in backend.OPS}
+    name = selected
+    if selected == "auto":
+        counts = Counter(chosen.values())
         name += " (" + ", ".join(f"{b} for {n} ops" for b, n in counts.most_common()) + ")"
     line = f"Backend: {name}; threads: {backend.get_num_threads()}"
-    if "numba" in name:
+    if any(b == "numba" and not backend.numba_compiled(op) for op, b in chosen.items()):
         # about a minute of CPU for LeNet-5's conv and pooling kernels, the first time only
-        line += "\n      (Numba compiles its kernels during the first run's first epoch and caches them for later runs)"
+        line += ("\n      (Numba compiles its kernels during the first epoch and caches them for later runs; "
+                 "`fastnn warmup` does it ahead)")
     return line
 
 
@@ -507,6 +511,37 @@ def _cmd_backends(args):
     return 0
 
 
+# -- warmup ----------------------------------------------------------------------------------------------
+def _add_warmup(p):
+    pass
+
+
+def _cmd_warmup(args):
+    """Compile the Numba kernels of the built-in models (float32) into Numba's cache, for every later process:
+    "auto" uses Numba for an op only once its kernel is compiled (backend.auto_choice)."""
+    if "numba" not in backend.available_backends():
+        raise backend.BackendUnavailableError(f"numba is not available: {backend.unavailable_reason('numba')}")
+    selected = backend.get_backend()
+    rng = make_rng(0)
+    start = time.perf_counter()
+    try:
+        backend.set_backend("numba")
+        for name, recipe in models.RECIPES.items():
+            t0 = time.perf_counter()
+            model = recipe.builder(seed=0)
+            model.compile(recipe.optimizer, "sparse_categorical_crossentropy")
+            x = rng.random((4,) + model.input_shape[1:], dtype=np.float32)
+            model.train_on_batch(x, np.arange(4) % model.output_shape[-1])   # forward, backward, update
+            model.predict(x)                                                # inference (batch norm, dropout)
+            print(f"{name:12s} {time.perf_counter() - t0:6.1f} s", flush=True)
+    finally:
+        backend.set_backend(selected)
+    ready = [op for op in backend.AUTO_OVERRIDES if backend.numba_compiled(op)]
+    print(f"Numba kernels compiled and cached in {time.perf_counter() - start:.1f} s; "
+          f"auto now runs on Numba: {', '.join(ready) or 'none'}")
+    return 0
+
+
 # name -> (help, add_arguments, run)
 _SUBCOMMANDS = {
     "train": ("train a model on MNIST-like data and save it", _add_train, _cmd_train),
@@ -516,6 +551,8 @@ _SUBCOMMANDS = {
     "draw": ("a local web page to draw digits and see the model's top 3 and the 28x28 image it read", _add_draw,
              _cmd_draw),
     "backends": ("show which backend (numpy, numba, cython) runs each op", _add_backends, _cmd_backends),
+    "warmup": ("compile the Numba kernels of the built-in models once, so that auto uses them from then on",
+               _add_warmup, _cmd_warmup),
 }
 
 

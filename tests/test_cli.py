@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 import fastnn
-from fastnn import cli, datasets, models
+from fastnn import backend, cli, datasets, models
 
 ROOT = Path(fastnn.__file__).resolve().parent.parent
 FASHION = datasets.find("fashion_mnist")
@@ -333,6 +333,23 @@ def test_simple_reader_inverts_a_light_background_and_resizes(tmp_path):
 def test_backends_prints_the_report():
     code, out, _ = run(["backends"])
     assert code == 0 and out.startswith("selected backend: ") and "conv2d_forward" in out
+
+
+def test_warmup_compiles_what_auto_waits_for(monkeypatch):
+    # warmup trains one step of each built-in model on the numba backend; afterwards auto runs the ops where
+    # Numba is the faster backend on Numba, and the selection the user made is back
+    if "numba" not in backend.available_backends():
+        code, _, err = run(["warmup"])
+        assert code == 1 and "numba is not available" in err
+        return
+    selected = backend.get_backend()
+    code, out, _ = run(["warmup"])
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[:3]] == list(models.RECIPES)
+    assert backend.get_backend() == selected
+    for op in backend.AUTO_OVERRIDES:
+        assert backend.numba_compiled(op), op
+        assert op in out.splitlines()[-1]
+    assert backend.auto_choice("conv2d_backward") == "numba"
 
 
 def test_python_m_fastnn_runs_the_cli():
