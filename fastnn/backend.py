@@ -255,5 +255,9 @@ def get_num_threads():
     """The thread count set by set_num_threads; by default $FASTNN_NUM_THREADS, else every core."""
     if _num_threads is None:
         env = os.environ.get("FASTNN_NUM_THREADS")
-        return int(env) if env else (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+        if not env:
+            return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        if not env.strip().isdigit() or int(env) < 1:
+            raise ValueError(f"FASTNN_NUM_THREADS must be a positive integer. Received: {env!r}")
+        return int(env)
     return _num_threads

@@ -295,6 +295,9 @@ def test_thread_count_from_environment_reaches_blas():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     before, after = out.stdout.strip().split("] [")
     assert before.strip("[]") == after.strip("[]"), out.stdout
+    bad = subprocess.run([sys.executable, "-c", code], env={**env, "FASTNN_NUM_THREADS": "two"},
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "FASTNN_NUM_THREADS must be a positive integer. Received: 'two'" in bad.stderr
 
 
 def test_backend_from_environment(monkeypatch):
