@@ -100,26 +100,52 @@ def maxpool2d_backward(dx, dout, argmax, int kh, int kw, int sh, int sw, int ph,
     # the cell of each window position, looked up rather than divided out per output
     cells = np.arange(kh * kw, dtype=np.intp)
     _backward(dx.reshape(dx.shape[0], -1), dx.shape[1], dx.shape[2], dout, argmax, cells // kw, cells % kw,
-              sh, sw, ph, pw)
+              kh, kw, sh, sw, ph, pw)
 
 
-# dx (N,H*W*C); window position k is at row di[k], column dj[k] of its window
+# dx (N,H*W*C); window position k is at row di[k], column dj[k] of its window.
+# Windows that tile the image exactly (stride = pool size, no padding, no remainder: 2x2/2 on even sizes)
+# cover every cell once, so each cell is written once, g or 0, in memory order: no zeroing pass and no
+# scattered read-modify-write (as the Numba backend does). With fewer than 8 channels that select loop is
+# too short to vectorise: dx = 0, then each gradient is added at its winner (overlapping windows add up),
+# without the row and column checks when every window lies inside the image. LeNet's pools, one thread:
+# 64x10x10x16 117 -> 45 us (tiled), 64x28x28x6 213 -> 166 us (scatter without the checks).
 def _backward(floating[:, ::1] dx, Py_ssize_t h, Py_ssize_t w, const floating[:, :, :, ::1] dout,
               const int32_t[:, :, :, ::1] argmax, const Py_ssize_t[::1] di, const Py_ssize_t[::1] dj,
-              int sh, int sw, int ph, int pw):
+              Py_ssize_t kh, Py_ssize_t kw, int sh, int sw, int ph, int pw):
     cdef Py_ssize_t n = dout.shape[0], oh = dout.shape[1], ow = dout.shape[2], nc = dout.shape[3]
-    cdef Py_ssize_t b, r, q, c, k, ih, iw
+    cdef Py_ssize_t b, r, q, c, k, ih, iw, i, j, at
+    cdef bint tiled = sh == kh and sw == kw and ph == 0 and pw == 0 and oh * kh == h and ow * kw == w and nc >= 8
+    cdef bint inside = ph == 0 and pw == 0 and (oh - 1) * sh + kh <= h and (ow - 1) * sw + kw <= w
+    cdef int threads = fastnn_threads()
     # one task per sample: overlapping windows of a sample add into the same cells of that sample only
-    for b in prange(n, nogil=True, num_threads=fastnn_threads(),
-                    schedule="static", use_threads_if=n * oh * ow * nc >= GRAIN):
-        for k in range(dx.shape[1]):
-            dx[b, k] = 0
-        for r in range(oh):
-            for q in range(ow):
-                for c in range(nc):
-                    k = argmax[b, r, q, c]
-                    if 0 <= k < di.shape[0]:
-                        ih = r * sh + di[k] - ph
-                        iw = q * sw + dj[k] - pw
-                        if 0 <= ih < h and 0 <= iw < w:  # a padded winner (all -inf window) has nowhere to go
-                            dx[b, (ih * w + iw) * nc + c] += dout[b, r, q, c]
+    for b in prange(n, nogil=True, num_threads=threads, schedule="static", use_threads_if=n * oh * ow * nc >= GRAIN):
+        if tiled:
+            for r in range(oh):
+                for i in range(kh):
+                    for q in range(ow):
+                        for j in range(kw):
+                            at = ((r * kh + i) * w + q * kw + j) * nc
+                            for c in range(nc):
+                                dx[b, at + c] = dout[b, r, q, c] if argmax[b, r, q, c] == i * kw + j else 0
+        elif inside:
+            for k in range(dx.shape[1]):
+                dx[b, k] = 0
+            for r in range(oh):
+                for q in range(ow):
+                    for c in range(nc):
+                        k = argmax[b, r, q, c]
+                        if 0 <= k < di.shape[0]:
+                            dx[b, ((r * sh + di[k]) * w + q * sw + dj[k]) * nc + c] += dout[b, r, q, c]
+        else:
+            for k in range(dx.shape[1]):
+                dx[b, k] = 0
+            for r in range(oh):
+                for q in range(ow):
+                    for c in range(nc):
+                        k = argmax[b, r, q, c]
+                        if 0 <= k < di.shape[0]:
+                            ih = r * sh + di[k] - ph
+                            iw = q * sw + dj[k] - pw
+                            if 0 <= ih < h and 0 <= iw < w:  # a padded winner (all -inf window) has nowhere to go
+                                dx[b, (ih * w + iw) * nc + c] += dout[b, r, q, c]
