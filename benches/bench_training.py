@@ -41,6 +41,10 @@ def fastnn_model(arch):
 
 
 def fastnn_epoch(backend_name, arch, x, y):
+    if backend_name == "auto" and "numba" in fastnn.available_backends():
+        # auto takes Numba's kernels once they are compiled (Cython until then, on a fresh cache): measure
+        # that steady state, as after `python -m fastnn warmup`, by compiling this model's first
+        fastnn_epoch("numba", arch, x, y)
     fastnn.set_backend(backend_name)
     model = fastnn_model(arch)
     model.fit(x[:BATCH * 4], y[:BATCH * 4], batch_size=BATCH, epochs=1, verbose=0)   # compile, allocate
