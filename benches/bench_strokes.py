@@ -4,8 +4,9 @@
     python -m pytest benches/ --benchmark-only -m "not slow"        # the timings only: no training
 
 The accuracy part runs examples/stroke_width.py: two LeNet-5s trained on mnist-10k images 0..7999, plain
-and augmented (cached after the first run, which takes 10-25 min on 2 cores), the 2,000 test digits
-redrawn on 128x128 canvases with brushes 2..32 px and read through the naive pipeline and to_mnist.
+and augmented with the training digits redrawn at every brush width (cached after the first run), the
+2,000 test digits redrawn on 128x128 canvases with brushes 2..32 px and read through the naive pipeline
+and to_mnist.
 The timed part reads 1,000 such canvases (200 digits x 5 widths) per round; naive_to_mnist is the
 baseline row. A last row times one to_mnist call on a 128x128 RGBA PNG given as bytes, as a drawing
 page would send it.
@@ -28,11 +29,10 @@ stroke_width = importlib.util.module_from_spec(_spec)
 sys.modules["stroke_width"] = stroke_width   # worker processes find the module by this name
 _spec.loader.exec_module(stroke_width)
 
-# Targets: to_mnist within 2 points of the originals and >= 95% at every brush up to 16 px. At 32 px
-# the brush fills loops and bends (a 4 closes into a 9, a 3 into an 8): a LeNet-5 trained on 32 px
-# drawings of the training digits themselves reads the 32 px test drawings at ~94% (PyTorch, same
-# layers), so the bar there is 90%, and far above the naive pipeline.
-TARGET, MAX_DROP, FAT, TARGET_FAT, NAIVE_MARGIN_FAT = 0.95, 0.02, 32, 0.90, 0.05
+# Targets: to_mnist >= 95% at every brush width, and within 2 points of the originals. At 32 px the brush
+# fills loops and bends (a 4 closes into a 9, a 3 into an 8) and the augmented LeNet-5 reads about 3 points
+# below the originals: that one target is not met, the bar there is 4 points, and far above the naive pipeline.
+TARGET, MAX_DROP, FAT, MAX_DROP_FAT, NAIVE_MARGIN_FAT = 0.95, 0.02, 32, 0.04, 0.05
 NAIVE_COLLAPSE = 0.2   # the plain model, naive pipeline: accuracy lost from 2 px to 32 px
 
 
@@ -59,11 +59,11 @@ def timed_accuracy(benchmark, results, model, width, pipeline):
 def test_to_mnist_reads_drawn_digits(benchmark, results, width):
     model = results["models"]["augmented"]
     acc = timed_accuracy(benchmark, results, "augmented", width, "to_mnist")
+    assert acc >= TARGET, acc
     if width < FAT:
-        assert acc >= TARGET, acc
         assert acc >= model["original"] - MAX_DROP, (acc, model["original"])
     else:
-        assert acc >= TARGET_FAT, acc
+        assert acc >= model["original"] - MAX_DROP_FAT, (acc, model["original"])
         assert acc >= model["widths"][width]["naive"] + NAIVE_MARGIN_FAT, model["widths"][width]
 
 
