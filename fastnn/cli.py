@@ -502,8 +502,8 @@ def _cmd_draw(args):
 
 
 # -- backends --------------------------------------------------------------------------------------------
-def _add_backends(p):
-    pass
+def _no_arguments(p):
+    """add_arguments of a command that takes none (backends, warmup)."""
 
 
 def _cmd_backends(args):
@@ -512,10 +512,6 @@ def _cmd_backends(args):
 
 
 # -- warmup ----------------------------------------------------------------------------------------------
-def _add_warmup(p):
-    pass
-
-
 def _cmd_warmup(args):
     """Compile the Numba kernels of the built-in models (float32) into Numba's cache, for every later process:
     "auto" uses Numba for an op only once its kernel is compiled (backend.auto_choice)."""
@@ -550,9 +546,9 @@ _SUBCOMMANDS = {
     "predict": ("classify image files with a saved model", _add_predict, _cmd_predict),
     "draw": ("a local web page to draw digits and see the model's top 3 and the 28x28 image it read", _add_draw,
              _cmd_draw),
-    "backends": ("show which backend (numpy, numba, cython) runs each op", _add_backends, _cmd_backends),
+    "backends": ("show which backend (numpy, numba, cython) runs each op", _no_arguments, _cmd_backends),
     "warmup": ("compile the Numba kernels of the built-in models once, so that auto uses them from then on",
-               _add_warmup, _cmd_warmup),
+               _no_arguments, _cmd_warmup),
 }
 
 
