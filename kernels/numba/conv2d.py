@@ -2,25 +2,25 @@
 
 Legend: N batch, H W input height/width, C input channels, KH KW kernel size, K filters, OH OW output
 height/width, sh sw strides, ph pw the zero padding above/left (below/right implied by the output size).
-Canvas: one sample inside zeros, Hp = (OH-1) sh + KH rows of Wp = (OW-1) sw + KW pixels, just large
-enough for every window (input rows/columns past it are never read, as in the reference).
-Q = KH KW C (one window, unrolled as a row); T = KH KW taps; Kp = K rounded up to 8, Qp = Q up to 8.
+Canvas: one sample inside zeros, Hp = (OH-1) sh + KH rows of pitch Wp*C, Wp = (OW-1) sw + KW pixels, just
+large enough for every window (input rows/columns past it are never read, as in the reference), then one
+spare row and NR spare zeros. Q = KH KW C (one window: KH runs of KW*C, `pitch` apart in the canvas);
+Qp, K16 = Q, K rounded up to NR (16, the product's block width).
 
-Two algorithms, chosen by measurement (benches/bench_conv2d.py):
-- direct, for C == 1 at stride 1 (the first layer on grey images): the canvas is read flat, with row
-  pitch Wp, so tap (i, j) of output position o = oh Wp + ow is canvas[o + i Wp + j] and a block of output
-  rows is a sum of shifted canvas slices, vectorised along the outputs. The Wp - OW positions past each
-  row's end are computed and thrown away. im2row would copy KH*KW scalars per output pixel here.
-- im2row otherwise: a tile of a few output rows of one sample is unrolled into P (rows*OW, Qp) and
-  multiplied by register-blocked loops. Tiles belong to a chunk of samples (one thread) and are bounded
-  by TILE elements, never by the batch. They, the packed weights and the weight-gradient partials are
-  views of scratch kept between calls with the same shapes (_scratch.py): a training step allocates
-  nothing. No BLAS: these GEMMs are thin (K = 6..64), and im2row of a whole chunk for one sgemm costs more
-  than the product saves (LeNet conv2 forward, one thread: im2row of the batch then NumPy's sgemm 1.2 ms,
-  this kernel 0.65 ms).
-Two microkernels serve every product: _dot_nt (dot products along a contiguous axis, 4x2 blocked: the
-forward GEMM and the direct dw) and _axpy_nn (rank-8 row updates: the direct forward, dw, dx).
-dx: dP = dz tile @ wt (_axpy_nn), then col2im adds dP's rows into a zero canvas of the sample.
+Every product is _gemm.gemm (a register-blocked microkernel, 65-88 GFLOP/s on one AVX2 core), and it reads
+its operands where they lie, through a table of row offsets and a two-level reduction, so nothing is
+copied into im2row form ("implicit GEMM"):
+- forward: out block (n, K16) = bias + windows (n, Q) @ W (Q, K16), where output (oh, ow)'s window starts
+  at canvas offset oh sh pitch + ow sw C and runs over KH rows of KW*C elements.
+  For C == 1 at stride 1 (the first layer on grey images, K small), the planar form instead: acc (K,
+  positions) = wk (K, taps) @ shifted canvas rows, along the canvas's positions (row pitch Wp), so the
+  blocks run along the long axis; the Wp - OW positions past each row's end are computed and thrown away.
+- dw: partial (Q, K16) += windows^T (Q, n) @ dz (n, K16): row e of windows^T is window element e of every
+  output position (a canvas offset, then steps of sh pitch and sw C).
+- dx: dP (n, Qp) = dz (n, K) @ wt (K, Qp), then col2im adds dP's rows into a zero canvas of the sample.
+Tiles of output rows bound every buffer (TILE elements), never the batch. Measured against the rank-8
+row updates and dot products of im2row tiles that this replaced (python benches/bench_revisions.py 6ad7340
+style, turns in one process, one thread): README, Performance.
 The loops index with range() counters, slice views or unsigned indices: an index that might be negative
 makes Numba emit a wraparound select per element, which stops LLVM from vectorising the loop. Activations
 run out of place (from a scratch block, or from a copy of dout): called in place, LLVM's runtime overlap
@@ -35,14 +35,15 @@ from numba import get_num_threads
 
 from ._chunks import parallel
 from ._config import jit, pjit, prange
+from ._gemm import NR, gemm
 from ._scratch import scratch
 from .activations import backward_flat, check_code, forward_flat
 
-TILE = 1 << 13   # elements of a tile (im2row's P, the direct path's output block): 32 KiB float32, L1
+TILE = 1 << 13   # elements of a tile (dP, an output block): 32 KiB float32, L1
 CHUNKS = 16      # most sample chunks (and dw/db partials) per call
 
 
-# -- microkernels ------------------------------------------------------------------------------------
+# -- the first layer's dw ----
 
 # s (M,N) += dot products of length n: s[m, j] += a[ao[m]:ao[m]+n] . b[bo[j]:bo[j]+n]
 # a, b flat; ao.size % 4 == 0, bo.size % 2 == 0. Eight independent sums per block, each vectorised.
@@ -78,40 +79,6 @@ def _dot_nt(s, a, ao, b, bo, n):
             s[m + 3, j + 1] += s31
 
 
-# d (I, >=n) += a (I,J) @ rows of b: d[i, :n] += sum_j a[i, j] b[bo[j]:bo[j]+n]; b flat, any J
-# Eight rows of b per pass over a row of d: each load and store of d serves eight multiply-adds
-# (8 broadcasts, 8 b loads, 1 d load and store per vector); the J % 8 rows left over, one pass each.
-# Measured against two rows of d by four of b (the previous kernel), rank 8 on two rows and rank 16 on one,
-# in turns on LeNet's conv2 shapes: median 560 vs 733 us (dx) and 582 vs 673 us (dw); the others were
-# slower than both.
-@jit
-def _axpy_nn(d, a, b, bo, n):
-    j8 = bo.size - bo.size % 8
-    for j in range(0, j8, 8):
-        b0 = b[bo[j]:bo[j] + n]
-        b1 = b[bo[j + 1]:bo[j + 1] + n]
-        b2 = b[bo[j + 2]:bo[j + 2] + n]
-        b3 = b[bo[j + 3]:bo[j + 3] + n]
-        b4 = b[bo[j + 4]:bo[j + 4] + n]
-        b5 = b[bo[j + 5]:bo[j + 5] + n]
-        b6 = b[bo[j + 6]:bo[j + 6] + n]
-        b7 = b[bo[j + 7]:bo[j + 7] + n]
-        for i in range(d.shape[0]):
-            a0, a1, a2, a3 = a[i, j], a[i, j + 1], a[i, j + 2], a[i, j + 3]
-            a4, a5, a6, a7 = a[i, j + 4], a[i, j + 5], a[i, j + 6], a[i, j + 7]
-            di = d[i]
-            for q in range(n):
-                di[q] += ((a0 * b0[q] + a1 * b1[q]) + (a2 * b2[q] + a3 * b3[q])) + \
-                         ((a4 * b4[q] + a5 * b5[q]) + (a6 * b6[q] + a7 * b7[q]))
-    for j in range(j8, bo.size):
-        bj = b[bo[j]:bo[j] + n]
-        for i in range(d.shape[0]):
-            aij = a[i, j]
-            di = d[i]
-            for q in range(n):
-                di[q] += aij * bj[q]
-
-
 # -- layout helpers ------------------------------------------------------------------------------------
 
 # canvas (>=Hp, Wp*C) <- sample xs (H, W*C) at row ph, column pw*C; the zero border is never written
@@ -139,31 +106,21 @@ def _read_canvas(ds, canvas, hp, ph, pw, c):
                 dst[t] = src[t]
 
 
-# im2row (scatter False): P[r] = window of output pixel r of rows [oh0, oh0+nr), KH runs of KW*C
-# col2im (scatter True): the same windows of the canvas += P[r]
+# col2im: the canvas's window of each output pixel r of rows [oh0, oh0+nr) += dP[r] (KH runs of KW*C).
 # Flat unsigned indices rather than a view per run: the runs are short (KW*C) and a view costs more than them.
-# im2row copies each run but the last rounded up to whole vectors of 8: the extra elements come from the
-# canvas's next pixels (or next row, which exists below every run but the last) and land at the start of
-# the next run, which overwrites them. A 30-element run (LeNet's conv2) copied as 32 has no scalar
-# remainder loop: im2row of LeNet's conv2 batch 196 -> 100 us, one thread.
 @jit
-def _windows(p, canvas, oh0, nr, ow, kh, kw, c, sh, sw, scatter):
+def _col2im(dp, canvas, oh0, nr, ow, kh, kw, c, sh, sw):
     run = kw * c
-    run8 = (run + 7) // 8 * 8 if run >= 4 else run   # at most run extra: only ever into the next run
-    pf = p.reshape(p.size)
+    pf = dp.reshape(dp.size)
     cf = canvas.reshape(canvas.size)
-    pitch, qp = canvas.shape[1], p.shape[1]
+    pitch, qp = canvas.shape[1], dp.shape[1]
     for r in range(nr):
         for o in range(ow):
             for i in range(kh):
                 src = ((oh0 + r) * sh + i) * pitch + o * sw * c
                 dst = (r * ow + o) * qp + i * run
-                if scatter:
-                    for t in range(run):
-                        cf[np.uintp(src + t)] += pf[np.uintp(dst + t)]
-                else:
-                    for t in range(run8 if i < kh - 1 else run):
-                        pf[np.uintp(dst + t)] = cf[np.uintp(src + t)]
+                for t in range(run):
+                    cf[np.uintp(src + t)] += pf[np.uintp(dst + t)]
 
 
 # planar (>=K, >=nr*pitch) <-> inter (nr*OW*K,) channels-last: planar[i, r pitch + o] is inter[(r OW + o) K + i]
@@ -193,7 +150,16 @@ def _row_sums(sums, a):
         sums[i] = t
 
 
-# g (Rp, Kp) <- rows [r0, r0+nr) of the sample's dz (R, K), padded with zeros
+# sums (>=J,) += the column sums of a[:n] (n, J)
+@jit
+def _col_sums(sums, a, n):
+    for r in range(n):
+        ar = a[r]
+        for j in range(ar.size):
+            sums[j] += ar[j]
+
+
+# g (Rp, K16) <- rows [r0, r0+nr) of the sample's dz (R, K), padded with zeros
 @jit
 def _load_rows(g, dz, r0, nr):
     k = dz.shape[1]
@@ -208,21 +174,39 @@ def _load_rows(g, dz, r0, nr):
                 gr[j] = 0
 
 
-# sizes shared by forward and backward: direct?, Wp, Hp, rows per tile, padded tap / column counts
+# n rounded up to the product's block width NR
+@jit
+def _padded(n):
+    return (n + NR - 1) // NR * NR
+
+
+# sizes shared by forward and backward: direct?, Wp, Hp, output rows per backward tile (dP) and per forward
+# block, Qp, K16
 @jit
 def _plan(x, w, oh, ow, sh, sw):
     kh, kw, c, k = w.shape
     direct = c == 1 and sh == 1 and sw == 1
     wp, hp = (ow - 1) * sw + kw, (oh - 1) * sh + kh
-    q = kh * kw * c
-    qp, kp = (q + 7) // 8 * 8, (k + 7) // 8 * 8
+    qp, k16 = _padded(kh * kw * c), _padded(k)
     rows = max(1, min(oh, TILE // (ow * qp)))
-    if direct:
-        rows = max(1, min(oh, TILE // (wp * k)))
-    return direct, wp, hp, rows, qp, kp
+    frows = max(1, min(oh, TILE // (wp * k if direct else ow * k16)))
+    return direct, wp, hp, rows, frows, qp, k16
 
 
-# wt (Kp, Qp) <- wt[k, (i KW + j) C + c] = w[i, j, c, k], zero padded (the B of both GEMMs)
+# rows of a dw partial (Q, K16): Q, or Q rounded up to 4 for the first layer's dot products (_dot_nt)
+@jit
+def _partial_rows(q):
+    return (q + 3) // 4 * 4
+
+
+# elements of a canvas with pitch `pitch`: Hp rows, a spare row and NR spare zeros (the planar forward's
+# blocks read up to a row and NR elements past the last window)
+@jit
+def _canvas_size(hp, pitch):
+    return (hp + 1) * pitch + NR
+
+
+# wt (K, Qp) <- wt[k, (i KW + j) C + c] = w[i, j, c, k], zero padded (dx's B)
 @jit
 def _pack_weights(wt, w):
     kh, kw, c, k = w.shape
@@ -234,6 +218,13 @@ def _pack_weights(wt, w):
             wt[i, j] = wf[j, i]
 
 
+# off <- 0, step, 2 step, ...
+@jit
+def _strides(off, step):
+    for i in range(off.size):
+        off[i] = i * step
+
+
 # off <- the offsets of the KH*KW taps in the flat canvas, then zeros (padding taps)
 @jit
 def _tap_offsets(off, kh, kw, wp):
@@ -243,11 +234,20 @@ def _tap_offsets(off, kh, kw, wp):
             off[i * kw + j] = i * wp + j
 
 
-# off <- 0, step, 2 step, ...
+# off (OH*OW,) <- where each output's window starts in the canvas
 @jit
-def _strides(off, step):
-    for i in range(off.size):
-        off[i] = i * step
+def _output_offsets(off, oh, ow, sh, sw, c, pitch):
+    for r in range(oh):
+        for o in range(ow):
+            off[r * ow + o] = r * sh * pitch + o * sw * c
+
+
+# off (Q,) <- where window element (i, j, ch) of the first window lies in the canvas
+@jit
+def _window_offsets(off, kh, kw, c, pitch):
+    for i in range(kh):
+        for t in range(kw * c):
+            off[i * kw * c + t] = i * pitch + t
 
 
 # samples per chunk, chunks for n samples and `work` multiply-adds (or elements): one chunk (serial) unless
@@ -283,12 +283,11 @@ def _take(buf, at, n):
     return buf[at:at + n], at + _al(n)
 
 
-# the scratch parts of a call: float shared, float per thread, float per chunk, int shared, int per
-# thread; samples per chunk, chunks. Forward, shared: wt, bias (, wk); per thread: pre, then canvas and acc,
-# or canvas, the im2row tile and its products; int: the tap offsets and their shifted copy, or the tile's
-# row offsets and wt's. Backward, shared: wt; per chunk: dwt, dbp; per thread: g, raw, canvas, then gt
-# (direct) or the tile, then dcanvas and dP (with dx); int: taps and gt's row offsets (direct) or the
-# tile's, then wt's (with dx).
+# the scratch parts of a call: float shared, float per thread, float per chunk, int shared; samples per chunk,
+# chunks. Forward, shared: bias, then wk (planar) or W; per thread: pre, canvas, then acc (planar) or the
+# output block; int: the filters' offsets in wk, or the outputs' in the canvas. Backward, shared: wt; per
+# chunk: the dw partial and db's; per thread: g, raw, canvas, gt (first layer), then dcanvas and dP (with
+# dx); int: the window elements' offsets, g's rows', then the taps' and gt's rows' (first layer).
 # A thread's part serves every chunk it runs, so it stays in cache from one chunk to the next; a part per
 # chunk (16 of them, each cold when its chunk starts) measured 15-22% slower in a LeNet-5 epoch than fresh
 # allocations, which malloc hands back hot. Only the partial sums, which must not depend on the thread
@@ -297,36 +296,30 @@ def _take(buf, at, n):
 def _layout(x, w, oh, ow, sh, sw, backward, with_dx):
     n = x.shape[0]
     kh, kw, c, k = w.shape
-    direct, wp, hp, rows, qp, kp = _plan(x, w, oh, ow, sh, sw)
-    per, chunks = sample_chunks(n, n * oh * ow * k * kh * kw * c)
-    canvas = _al((hp + 1) * wp if direct else hp * wp * c)
+    direct, wp, hp, rows, frows, qp, k16 = _plan(x, w, oh, ow, sh, sw)
+    q = kh * kw * c
+    per, chunks = sample_chunks(n, n * oh * ow * k * q)
+    canvas = _al(_canvas_size(hp, wp * c))
     if not backward:
-        taps, rp = kh * kw, (rows * ow + 3) // 4 * 4
+        thread = _al(frows * ow * k) + canvas
         if direct:
-            return (_al(kp * qp) + _al(k) + _al(k * taps), _al(rows * ow * k) + canvas + _al(k * rows * wp), 0,
-                    _al(taps), _al(taps), per, chunks)
-        return (_al(kp * qp) + _al(k), _al(rows * ow * k) + canvas + _al(rp * qp) + _al(rp * kp), 0,
-                _al(rp) + _al(kp), 0, per, chunks)
+            return _al(k16) + _al(k * kh * kw), thread + _al(k * _padded(frows * wp)), 0, _al(k), per, chunks
+        return _al(k16) + _al(q * k16), thread + _al(frows * ow * k16), 0, _al(oh * ow), per, chunks
     rp = rows * ow
-    chunk = _al(rp * kp) + _al(oh * ow * k) + canvas
-    ishared = 0
+    thread = _al(rp * k16) + _al(oh * ow * k) + canvas
+    ishared = _al(q) + _al(rp)
     if direct:
-        k2 = (k + 1) // 2 * 2
-        chunk += _al(k2 * oh * wp)
-        ishared += _al((kh * kw + 3) // 4 * 4) + _al(k2)
-    else:
-        chunk += _al(rp * qp)
-        ishared += _al(rp)
+        thread += _al((k + 1) // 2 * 2 * oh * wp)
+        ishared += _al((q + 3) // 4 * 4) + _al((k + 1) // 2 * 2)
     if with_dx:
-        chunk += canvas + _al(rp * qp)
-        ishared += _al(kp)
-    return _al(kp * qp), chunk, _al(kp * qp) + _al(kp), ishared, 0, per, chunks
+        thread += canvas + _al(rp * qp)
+    return _al(k * qp), thread, _al(_partial_rows(q) * k16) + _al(k16), ishared, per, chunks
 
 
 # elements of the two scratch buffers, their int type: _scratch.scratch's `sizes`
 def _scratch_sizes(x, w, oh, ow, sh, sw, backward, with_dx, threads):
-    shared, thread, chunk, ishared, ithread, _, chunks = _layout(x, w, oh, ow, sh, sw, backward, with_dx)
-    return shared + chunks * chunk + threads * thread, ishared + threads * ithread, np.int64
+    shared, thread, chunk, ishared, _, chunks = _layout(x, w, oh, ow, sh, sw, backward, with_dx)
+    return shared + chunks * chunk + threads * thread, ishared, np.int64
 
 
 # the float and int scratch of a call, and the threads it runs on (one per chunk at most)
@@ -339,59 +332,48 @@ def _call_scratch(name, x, w, out, sh, sw, ph, pw, backward, with_dx):
 
 # -- forward ---------------------------------------------------------------------------------------
 
-# samples [lo, hi): out (N,OH,OW,K) = act(conv(x, w) + bias). sf/si: the shared scratch (wt, bias, wk /
-# offsets), cf/ci: the running thread's.
+# samples [lo, hi): out (N,OH,OW,K) = act(conv(x, w) + bias). sf/si: the shared scratch (bias, then wk or W;
+# their row offsets), cf: the running thread's.
 @jit
-def _forward_chunk(out, x, w, sf, si, cf, ci, sh, sw, ph, pw, act, lo, hi):
+def _forward_chunk(out, x, w, sf, si, cf, sh, sw, ph, pw, act, lo, hi):
     _, h, wd, c = x.shape
     kh, kw, _, k = w.shape
     _, oh, ow, _ = out.shape
-    direct, wp, hp, rows, qp, kp = _plan(x, w, oh, ow, sh, sw)
-    wt, at = _take(sf, 0, kp * qp)
-    bias, at = _take(sf, at, k)
-    pre, ac = _take(cf, 0, rows * ow * k)   # a block before the activation, which runs out of place
+    direct, wp, hp, _, frows, _, k16 = _plan(x, w, oh, ow, sh, sw)
+    q, pitch, run = kh * kw * c, wp * c, kw * c
+    bias, at = _take(sf, 0, k16)
+    pre, ac = _take(cf, 0, frows * ow * k)   # a block before the activation, which runs out of place
+    cv, ac = _take(cf, ac, _canvas_size(hp, pitch))
+    canvas = cv[:hp * pitch].reshape(hp, pitch)
     if direct:
-        taps = kh * kw
-        wk = sf[at:at + k * taps].reshape(k, taps)   # wk[k, tap]
-        off, bo = si[:taps], ci[:taps]
-        # flat canvas with one spare row: the thrown-away positions of the last row read past Hp
-        flat, ac = _take(cf, ac, (hp + 1) * wp)
-        canvas = flat.reshape(hp + 1, wp)
-        acc = cf[ac:ac + k * rows * wp].reshape(k, rows * wp)
+        wk = sf[at:at + k * kh * kw]   # wk[k, tap]
+        apitch = _padded(frows * wp)
+        accf = cf[ac:ac + k * apitch]
+        acc = accf.reshape(k, apitch)
     else:
-        rp = (rows * ow + 3) // 4 * 4
-        cv, ac = _take(cf, ac, hp * wp * c)
-        canvas = cv.reshape(hp, wp * c)
-        pflat, ac = _take(cf, ac, rp * qp)
-        p = pflat.reshape(rp, qp)
-        res = cf[ac:ac + rp * kp].reshape(rp, kp)
-        ao, bo = si[:rp], si[_al(rp):_al(rp) + kp]
+        wq = sf[at:at + q * k16]   # W (Q, K16): w's rows, zero padded to K16 filters
+        resf = cf[ac:ac + frows * ow * k16]
+        res = resf.reshape(frows * ow, k16)
     for s in range(lo, hi):
         _fill_canvas(canvas, x[s].reshape(h, wd * c), hp, ph, pw, c)
         os = out[s].reshape(oh * ow * k)
-        for oh0 in range(0, oh, rows):
-            nr = min(rows, oh - oh0)
+        for oh0 in range(0, oh, frows):
+            nr = min(frows, oh - oh0)
             block = os[oh0 * ow * k:(oh0 + nr) * ow * k]
-            if direct:
-                n = nr * wp
+            if direct:   # acc (K, positions) = bias + wk (K, KH KW) @ the canvas shifted by each tap
+                n = _padded(nr * wp)
                 for i in range(k):
                     acc[i, :n] = bias[i]
-                for t in range(off.size):
-                    bo[t] = off[t] + oh0 * wp
-                _axpy_nn(acc, wk, flat, bo, n)
+                gemm(accf, apitch, k, n, wk, si, cv[oh0 * wp:], ((kh, kw, wp), (kw, 1, 1)), True)
                 src = pre[:block.size]
                 _transpose(acc, src, nr, ow, k, wp, False)
-            else:
+            else:   # res (n, K16) = bias + windows (n, Q) @ W (Q, K16)
                 n = nr * ow
-                n4 = (n + 3) // 4 * 4
-                _windows(p, canvas, oh0, nr, ow, kh, kw, c, sh, sw, False)
-                for r in range(n4):
-                    rr = res[r]
-                    for i in range(k):
-                        rr[i] = bias[i]
-                _dot_nt(res, pflat, ao[:n4], wt.reshape(wt.size), bo, qp)
-                if kp == k:   # res[:n] is laid out as the block
-                    src = res[:n].reshape(n * k)
+                for r in range(n):
+                    res[r] = bias
+                gemm(resf, k16, n, k16, cv, si[oh0 * ow:], wq, ((kh, pitch, run * k16), (run, 1, k16)), True)
+                if k16 == k:   # res[:n] is laid out as the block
+                    src = resf[:n * k]
                 else:
                     src = pre[:block.size]
                     for r in range(n):
@@ -400,51 +382,51 @@ def _forward_chunk(out, x, w, sf, si, cf, ci, sh, sw, ph, pw, act, lo, hi):
             forward_flat(block, src, act)
 
 
-# the shared scratch: packed weights, the bias (zeros when b is None), wk or the offset tables
+# the shared scratch: the bias (zeros when b is None, and past K), then wk and the filters' offsets in it
+# (planar) or W and the outputs' offsets in the canvas
 @jit
 def _forward_setup(sf, si, x, w, b, oh, ow, sh, sw):
     kh, kw, c, k = w.shape
-    direct, wp, _, rows, qp, kp = _plan(x, w, oh, ow, sh, sw)
-    wt, at = _take(sf, 0, kp * qp)
-    wt = wt.reshape(kp, qp)
-    _pack_weights(wt, w)
-    bias, at = _take(sf, at, k)
+    direct, wp, _, _, _, _, k16 = _plan(x, w, oh, ow, sh, sw)
+    q = kh * kw * c
+    bias, at = _take(sf, 0, k16)
     bias[:] = 0
     if b is not None:
-        bias[:] = b
+        bias[:k] = b
+    wf = w.reshape(q, k)
     if direct:
-        taps = kh * kw
-        wk = sf[at:at + k * taps].reshape(k, taps)
-        wk[:] = 0
-        wk[:, :kh * kw] = wt[:k, :kh * kw]
-        _tap_offsets(si[:taps], kh, kw, wp)
+        wk = sf[at:at + k * q].reshape(k, q)
+        for t in range(q):
+            for i in range(k):
+                wk[i, t] = wf[t, i]
+        _strides(si[:k], q)
     else:
-        rp = (rows * ow + 3) // 4 * 4
-        _strides(si[:rp], qp)
-        _strides(si[_al(rp):_al(rp) + kp], qp)
+        wq = sf[at:at + q * k16].reshape(q, k16)
+        wq[:] = 0
+        wq[:, :k] = wf
+        _output_offsets(si[:oh * ow], oh, ow, sh, sw, c, wp * c)
 
 
-# thread t runs chunks t, t + threads, ... with its own scratch ft[t], it[t]
+# thread t runs chunks t, t + threads, ... with its own scratch ft[t]
 @pjit
-def _forward_parallel(out, x, w, sf, si, ft, it, sh, sw, ph, pw, act, per, chunks):
+def _forward_parallel(out, x, w, sf, si, ft, sh, sw, ph, pw, act, per, chunks):
     n, threads = x.shape[0], ft.shape[0]
     for t in prange(threads):
         for ch in range(t, chunks, threads):
-            _forward_chunk(out, x, w, sf, si, ft[t], it[t], sh, sw, ph, pw, act, ch * per, min(n, (ch + 1) * per))
+            _forward_chunk(out, x, w, sf, si, ft[t], sh, sw, ph, pw, act, ch * per, min(n, (ch + 1) * per))
 
 
 @jit
 def _forward(out, x, w, b, sh, sw, ph, pw, act, fbuf, ibuf, threads):
     _, oh, ow, _ = out.shape
-    shared, thread, _, ishared, ithread, per, chunks = _layout(x, w, oh, ow, sh, sw, False, False)
+    shared, thread, _, ishared, per, chunks = _layout(x, w, oh, ow, sh, sw, False, False)
     sf, si = fbuf[:shared], ibuf[:ishared]
     ft = fbuf[shared:shared + threads * thread].reshape(threads, thread)
-    it = ibuf[ishared:ishared + threads * ithread].reshape(threads, ithread)
     _forward_setup(sf, si, x, w, b, oh, ow, sh, sw)
     if chunks == 1 or threads == 1:
-        _forward_chunk(out, x, w, sf, si, ft[0], it[0], sh, sw, ph, pw, act, 0, x.shape[0])
+        _forward_chunk(out, x, w, sf, si, ft[0], sh, sw, ph, pw, act, 0, x.shape[0])
     else:
-        _forward_parallel(out, x, w, sf, si, ft, it, sh, sw, ph, pw, act, per, chunks)
+        _forward_parallel(out, x, w, sf, si, ft, sh, sw, ph, pw, act, per, chunks)
 
 
 # x (N,H,W,C) w (KH,KW,C,K) b (K,) or None  ->  out (N,OH,OW,K)
@@ -456,56 +438,49 @@ def conv2d_forward(out, x, w, b, sh, sw, ph, pw, act):
 
 # -- backward --------------------------------------------------------------------------------------
 
-# samples [lo, hi): dout <- dz in place; the chunk's partial: dwt (Kp,Qp) and dbp (Kp,) <- its dw laid out
-# as wt and db; dx[lo:hi] unless dx is empty (no input gradient). wt and si: the shared scratch (packed
-# weights, offset tables); cf: the running thread's.
+# samples [lo, hi): dout <- dz in place; the chunk's partials: dwp (Q, K16) its dw, dbp (K16,) its db;
+# dx[lo:hi] unless dx is empty (no input gradient). wt and si: the shared scratch (packed weights, offset
+# tables); cf: the running thread's.
 @jit
 def _backward_chunk(dx, dout, x, w, wt, si, part, cf, out, sh, sw, ph, pw, act, lo, hi):
     _, h, wd, c = x.shape
     kh, kw, _, k = w.shape
     _, oh, ow, _ = dout.shape
-    direct, wp, hp, rows, qp, kp = _plan(x, w, oh, ow, sh, sw)
-    rp = rows * ow
+    direct, wp, hp, rows, _, qp, k16 = _plan(x, w, oh, ow, sh, sw)
+    q, pitch, rp = kh * kw * c, wp * c, rows * ow
     with_dx = dx.shape[0] > 0
-    dwf, at = _take(part, 0, kp * qp)
-    dwt = dwf.reshape(kp, qp)
-    dbp = part[at:at + kp]
-    dwt[:] = 0
+    dwp, at = _take(part, 0, _partial_rows(q) * k16)
+    dbp = part[at:at + k16]
+    dwp[:] = 0
     dbp[:] = 0
-    gf, at = _take(cf, 0, rp * kp)
-    g = gf.reshape(rp, kp)
+    gf, at = _take(cf, 0, rp * k16)
+    g = gf.reshape(rp, k16)
     raw, at = _take(cf, at, oh * ow * k)
+    cv, at = _take(cf, at, _canvas_size(hp, pitch))
+    canvas = cv[:hp * pitch].reshape(hp, pitch)
+    elements, it = _take(si, 0, q)
+    go, it = _take(si, it, rp)
     if direct:
-        cv, at = _take(cf, at, (hp + 1) * wp)
-        canvas = cv.reshape(hp + 1, wp)
         k2 = (k + 1) // 2 * 2
         gtf, at = _take(cf, at, k2 * oh * wp)
         gt = gtf.reshape(k2, oh * wp)   # dz planar, row pitch Wp; thrown-away positions stay 0
-        ntaps = (kh * kw + 3) // 4 * 4   # taps in fours, filters in pairs: less padding than 4x2
-        taps, it = _take(si, 0, ntaps)
-        ko, it = _take(si, it, k2)
-    else:
-        cv, at = _take(cf, at, hp * wp * c)
-        canvas = cv.reshape(hp, wp * c)
-        pflat, at = _take(cf, at, rp * qp)
-        p = pflat.reshape(rp, qp)
-        ro, it = _take(si, 0, rp)
+        taps, it = _take(si, it, _partial_rows(q))   # taps in fours, filters in pairs: less padding than 4x2
+        ko = si[it:it + k2]
     if with_dx:
-        dcv, at = _take(cf, at, canvas.size)
-        dcanvas = dcv.reshape(canvas.shape)
-        dp = cf[at:at + rp * qp].reshape(rp, qp)
-        wo = si[it:it + kp]
-        wflat = wt.reshape(wt.size)
+        dcv, at = _take(cf, at, cv.size)
+        dcanvas = dcv[:hp * pitch].reshape(hp, pitch)
+        dpf = cf[at:at + rp * qp]
+        dp = dpf.reshape(rp, qp)
     for s in range(lo, hi):
         dzf = dout[s].reshape(oh * ow * k)
         raw[:] = dzf
         backward_flat(dzf, raw, out[s].reshape(oh * ow * k), act)
         dz = dout[s].reshape(oh * ow, k)
         _fill_canvas(canvas, x[s].reshape(h, wd * c), hp, ph, pw, c)
-        if direct:
+        if direct:   # dw (taps, K) by dot products along the canvas's positions: long and contiguous
             _transpose(gt, dzf, oh, ow, k, wp, True)
             _row_sums(dbp, gt)
-            _dot_nt(dwt.T, canvas.reshape(canvas.size), taps, gt.reshape(gt.size), ko, oh * wp)
+            _dot_nt(dwp.reshape(taps.size, k16), cv, taps, gtf, ko, oh * wp)
             if not with_dx:
                 continue
         if with_dx:
@@ -514,53 +489,48 @@ def _backward_chunk(dx, dout, x, w, wt, si, part, cf, out, sh, sw, ph, pw, act, 
             nr = min(rows, oh - oh0)
             n = nr * ow
             _load_rows(g, dz, oh0 * ow, n)
-            if not direct:
-                _row_sums(dbp, g.T)
-                _windows(p, canvas, oh0, nr, ow, kh, kw, c, sh, sw, False)
-                _axpy_nn(dwt, g.T, pflat, ro[:n], qp)
-            if with_dx:
-                dp[:n] = 0
-                _axpy_nn(dp[:n], g, wflat, wo, qp)
-                _windows(dp, dcanvas, oh0, nr, ow, kh, kw, c, sh, sw, True)
+            if not direct:   # dwp (Q, K16) += windows^T (Q, n) @ dz (n, K16): positions step sh pitch, sw C
+                _col_sums(dbp, g, n)
+                gemm(dwp, k16, q, k16, cv[oh0 * sh * pitch:], elements, gf,
+                     ((nr, sh * pitch, ow * k16), (ow, sw * c, k16)), True)
+            if with_dx:   # dP (n, Qp) = dz (n, K) @ wt (K, Qp), then col2im
+                gemm(dpf, qp, n, qp, gf, go, wt, ((1, 0, 0), (k, 1, qp)), False)
+                _col2im(dp, dcanvas, oh0, nr, ow, kh, kw, c, sh, sw)
         if with_dx:
             _read_canvas(dx[s].reshape(h, wd * c), dcanvas, hp, ph, pw, c)
 
 
 # the shared scratch: packed weights, then the offset tables
 @jit
-def _backward_setup(sf, si, x, w, oh, ow, sh, sw, with_dx):
+def _backward_setup(sf, si, x, w, oh, ow, sh, sw):
     kh, kw, c, k = w.shape
-    direct, wp, _, rows, qp, kp = _plan(x, w, oh, ow, sh, sw)
-    _pack_weights(sf.reshape(kp, qp), w)
+    direct, wp, _, rows, _, qp, k16 = _plan(x, w, oh, ow, sh, sw)
+    q = kh * kw * c
+    _pack_weights(sf[:k * qp].reshape(k, qp), w)
+    elements, it = _take(si, 0, q)
+    _window_offsets(elements, kh, kw, c, wp * c)
+    go, it = _take(si, it, rows * ow)
+    _strides(go, k16)
     if direct:
-        ntaps, k2 = (kh * kw + 3) // 4 * 4, (k + 1) // 2 * 2
-        taps, it = _take(si, 0, ntaps)
-        ko, it = _take(si, it, k2)
+        taps, it = _take(si, it, _partial_rows(q))
         _tap_offsets(taps, kh, kw, wp)
-        _strides(ko, oh * wp)
-    else:
-        ro, it = _take(si, 0, rows * ow)
-        _strides(ro, qp)
-    if with_dx:
-        _strides(si[it:it + kp], qp)
+        _strides(si[it:it + (k + 1) // 2 * 2], oh * wp)
 
 
-# dw (KH,KW,C,K) <- the sum of the chunks' dwt (fs: the partials, one row per chunk) in chunk order, added
-# into chunk 0's; db (K,) or None likewise
+# dw (KH,KW,C,K) <- the sum of the chunks' dw partials (fs: one row per chunk) in chunk order, added into
+# chunk 0's; db (K,) or None likewise
 @jit
 def _reduce_partials(dw, db, fs):
     kh, kw, c, k = dw.shape
-    q = kh * kw * c
-    kp, qp = (k + 7) // 8 * 8, (q + 7) // 8 * 8
-    total = fs[0, :kp * qp]
+    q, k16 = kh * kw * c, _padded(k)
+    total = fs[0, :q * k16]
     for ch in range(1, fs.shape[0]):
-        total += fs[ch, :kp * qp]
-    at = _al(kp * qp)   # dbp
+        total += fs[ch, :q * k16]
     dwf = dw.reshape(q, k)
     for j in range(q):
-        for i in range(k):
-            dwf[j, i] = total[i * qp + j]
+        dwf[j] = total[j * k16:j * k16 + k]
     if db is not None:
+        at = _al(_partial_rows(q) * k16)
         for i in range(k):
             v = fs[0, at + i]
             for ch in range(1, fs.shape[0]):
@@ -582,12 +552,12 @@ def _backward_parallel(dx, dout, x, w, wt, si, fs, ft, out, sh, sw, ph, pw, act,
 def _backward(dx, dw, db, dout, x, w, out, sh, sw, ph, pw, act, fbuf, ibuf, threads):
     _, oh, ow, k = dout.shape
     with_dx = dx.shape[0] > 0
-    shared, thread, chunk, ishared, _, per, chunks = _layout(x, w, oh, ow, sh, sw, True, with_dx)
+    shared, thread, chunk, ishared, per, chunks = _layout(x, w, oh, ow, sh, sw, True, with_dx)
     wt, si = fbuf[:shared], ibuf[:ishared]
     fs = fbuf[shared:shared + chunks * chunk].reshape(chunks, chunk)
     at = shared + chunks * chunk
     ft = fbuf[at:at + threads * thread].reshape(threads, thread)
-    _backward_setup(wt, si, x, w, oh, ow, sh, sw, with_dx)
+    _backward_setup(wt, si, x, w, oh, ow, sh, sw)
     if chunks == 1 or threads == 1:
         for ch in range(chunks):
             _backward_chunk(dx, dout, x, w, wt, si, fs[ch], ft[0], out, sh, sw, ph, pw, act, ch * per,
