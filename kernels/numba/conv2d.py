@@ -180,8 +180,8 @@ def _padded(n):
     return (n + NR - 1) // NR * NR
 
 
-# sizes shared by forward and backward: direct?, Wp, Hp, output rows per backward tile (dP) and per forward
-# block, Qp, K16
+# sizes shared by forward and backward: direct?, Wp, Hp, output rows per dP tile and per forward block, Qp,
+# K16, output rows per dw product (dz rows: up to 128 KiB, read again for each block of six window elements)
 @jit
 def _plan(x, w, oh, ow, sh, sw):
     kh, kw, c, k = w.shape
@@ -190,7 +190,8 @@ def _plan(x, w, oh, ow, sh, sw):
     qp, k16 = _padded(kh * kw * c), _padded(k)
     rows = max(1, min(oh, TILE // (ow * qp)))
     frows = max(1, min(oh, TILE // (wp * k if direct else ow * k16)))
-    return direct, wp, hp, rows, frows, qp, k16
+    grows = max(rows, min(oh, 4 * TILE // (ow * k16)))
+    return direct, wp, hp, rows, frows, qp, k16, grows
 
 
 # rows of a dw partial (Q, K16): Q, or Q rounded up to 4 for the first layer's dot products (_dot_nt)
@@ -296,7 +297,7 @@ def _take(buf, at, n):
 def _layout(x, w, oh, ow, sh, sw, backward, with_dx):
     n = x.shape[0]
     kh, kw, c, k = w.shape
-    direct, wp, hp, rows, frows, qp, k16 = _plan(x, w, oh, ow, sh, sw)
+    direct, wp, hp, rows, frows, qp, k16, grows = _plan(x, w, oh, ow, sh, sw)
     q = kh * kw * c
     per, chunks = sample_chunks(n, n * oh * ow * k * q)
     canvas = _al(_canvas_size(hp, wp * c))
@@ -306,7 +307,7 @@ def _layout(x, w, oh, ow, sh, sw, backward, with_dx):
             return _al(k16) + _al(k * kh * kw), thread + _al(k * _padded(frows * wp)), 0, _al(k), per, chunks
         return _al(k16) + _al(q * k16), thread + _al(frows * ow * k16), 0, _al(oh * ow), per, chunks
     rp = rows * ow
-    thread = _al(rp * k16) + _al(oh * ow * k) + canvas
+    thread = _al(grows * ow * k16) + _al(oh * ow * k) + canvas
     ishared = _al(q) + _al(rp)
     if direct:
         thread += _al((k + 1) // 2 * 2 * oh * wp)
@@ -339,7 +340,7 @@ def _forward_chunk(out, x, w, sf, si, cf, sh, sw, ph, pw, act, lo, hi):
     _, h, wd, c = x.shape
     kh, kw, _, k = w.shape
     _, oh, ow, _ = out.shape
-    direct, wp, hp, _, frows, _, k16 = _plan(x, w, oh, ow, sh, sw)
+    direct, wp, hp, _, frows, _, k16, _ = _plan(x, w, oh, ow, sh, sw)
     q, pitch, run = kh * kw * c, wp * c, kw * c
     bias, at = _take(sf, 0, k16)
     pre, ac = _take(cf, 0, frows * ow * k)   # a block before the activation, which runs out of place
@@ -387,7 +388,7 @@ def _forward_chunk(out, x, w, sf, si, cf, sh, sw, ph, pw, act, lo, hi):
 @jit
 def _forward_setup(sf, si, x, w, b, oh, ow, sh, sw):
     kh, kw, c, k = w.shape
-    direct, wp, _, _, _, _, k16 = _plan(x, w, oh, ow, sh, sw)
+    direct, wp, _, _, _, _, k16, _ = _plan(x, w, oh, ow, sh, sw)
     q = kh * kw * c
     bias, at = _take(sf, 0, k16)
     bias[:] = 0
@@ -446,15 +447,15 @@ def _backward_chunk(dx, dout, x, w, wt, si, part, cf, out, sh, sw, ph, pw, act, 
     _, h, wd, c = x.shape
     kh, kw, _, k = w.shape
     _, oh, ow, _ = dout.shape
-    direct, wp, hp, rows, _, qp, k16 = _plan(x, w, oh, ow, sh, sw)
+    direct, wp, hp, rows, _, qp, k16, grows = _plan(x, w, oh, ow, sh, sw)
     q, pitch, rp = kh * kw * c, wp * c, rows * ow
     with_dx = dx.shape[0] > 0
     dwp, at = _take(part, 0, _partial_rows(q) * k16)
     dbp = part[at:at + k16]
     dwp[:] = 0
     dbp[:] = 0
-    gf, at = _take(cf, 0, rp * k16)
-    g = gf.reshape(rp, k16)
+    gf, at = _take(cf, 0, grows * ow * k16)
+    g = gf.reshape(grows * ow, k16)
     raw, at = _take(cf, at, oh * ow * k)
     cv, at = _take(cf, at, _canvas_size(hp, pitch))
     canvas = cv[:hp * pitch].reshape(hp, pitch)
@@ -485,17 +486,22 @@ def _backward_chunk(dx, dout, x, w, wt, si, part, cf, out, sh, sw, ph, pw, act, 
                 continue
         if with_dx:
             dcanvas[:] = 0
-        for oh0 in range(0, oh, rows):
-            nr = min(rows, oh - oh0)
+        for oh0 in range(0, oh, grows):   # dz rows [oh0, oh0 + nr), as (n, K16): dout itself when K16 == K
+            nr = min(grows, oh - oh0)
             n = nr * ow
-            _load_rows(g, dz, oh0 * ow, n)
+            if k16 == k:
+                gs = dzf[oh0 * ow * k:(oh0 + nr) * ow * k]
+            else:
+                _load_rows(g, dz, oh0 * ow, n)
+                gs = gf
             if not direct:   # dwp (Q, K16) += windows^T (Q, n) @ dz (n, K16): positions step sh pitch, sw C
-                _col_sums(dbp, g, n)
-                gemm(dwp, k16, q, k16, cv[oh0 * sh * pitch:], elements, gf,
+                _col_sums(dbp, gs.reshape(gs.size // k16, k16), n)
+                gemm(dwp, k16, q, k16, cv[oh0 * sh * pitch:], elements, gs,
                      ((nr, sh * pitch, ow * k16), (ow, sw * c, k16)), True)
-            if with_dx:   # dP (n, Qp) = dz (n, K) @ wt (K, Qp), then col2im
-                gemm(dpf, qp, n, qp, gf, go, wt, ((1, 0, 0), (k, 1, qp)), False)
-                _col2im(dp, dcanvas, oh0, nr, ow, kh, kw, c, sh, sw)
+            for r0 in range(0, nr if with_dx else 0, rows):   # dP (n, Qp) = dz (n, K) @ wt (K, Qp), col2im
+                nr2 = min(rows, nr - r0)
+                gemm(dpf, qp, nr2 * ow, qp, gs[r0 * ow * k16:], go, wt, ((1, 0, 0), (k, 1, qp)), False)
+                _col2im(dp, dcanvas, oh0 + r0, nr2, ow, kh, kw, c, sh, sw)
         if with_dx:
             _read_canvas(dx[s].reshape(h, wd * c), dcanvas, hp, ph, pw, c)
 
@@ -504,7 +510,7 @@ def _backward_chunk(dx, dout, x, w, wt, si, part, cf, out, sh, sw, ph, pw, act, 
 @jit
 def _backward_setup(sf, si, x, w, oh, ow, sh, sw):
     kh, kw, c, k = w.shape
-    direct, wp, _, rows, _, qp, k16 = _plan(x, w, oh, ow, sh, sw)
+    direct, wp, _, rows, _, qp, k16, _ = _plan(x, w, oh, ow, sh, sw)
     q = kh * kw * c
     _pack_weights(sf[:k * qp].reshape(k, qp), w)
     elements, it = _take(si, 0, q)
