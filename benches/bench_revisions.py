@@ -1,6 +1,7 @@
 """A kernel change measured against an earlier revision, in one process, the two taking turns.
 
-    python benches/bench_revisions.py REV                  # Numba: LeNet-5's conv and pooling ops, and epochs
+    python benches/bench_revisions.py REV                  # Numba: LeNet-5's conv and pooling ops (and two of
+                                                           # the Fashion CNN's convs), and epochs
     python benches/bench_revisions.py REV --cython         # also Cython's (builds REV's extensions first)
     FASTNN_NUM_THREADS=1 python benches/bench_revisions.py REV
 
@@ -30,8 +31,11 @@ from fastnn import backend
 from fastnn.reference.activations import RELU
 
 ROOT = Path(__file__).resolve().parent.parent
-# LeNet-5's layers at batch 64: (name, N, H, W, C, kernel, K, padding, first layer?)
-CONVS = [("conv1", 64, 28, 28, 1, 5, 6, 2, True), ("conv2", 64, 14, 14, 6, 5, 16, 0, False)]
+# LeNet-5's layers at batch 64, then the Fashion CNN's wider ones: (name, N, H, W, C, kernel, K, padding,
+# first layer?)
+CONVS = [("conv1", 64, 28, 28, 1, 5, 6, 2, True), ("conv2", 64, 14, 14, 6, 5, 16, 0, False),
+         ("fashion 14x14x32->64", 64, 14, 14, 32, 3, 64, 1, False),
+         ("fashion 7x7x64->64", 64, 7, 7, 64, 3, 64, 1, False)]
 POOLS = [("pool1", 64, 28, 6), ("pool2", 64, 10, 16)]
 
 
@@ -99,7 +103,7 @@ def pool_calls(pool, x, out, argmax, dout):
 
 
 def op_cases(old, new):
-    """{op label: {"old": call, "new": call}} for LeNet-5's conv and pooling layers."""
+    """{op label: {"old": call, "new": call}} for LeNet-5's conv and pooling layers (and two Fashion CNN convs)."""
     rng = np.random.default_rng(0)
     cases = {}
     for name, n, h, w, c, k, f, pad, first in CONVS:

@@ -1,18 +1,19 @@
 """A register-blocked matrix product for the convolutions' GEMMs (Numba, with one LLVM intrinsic).
 
-c (M, N) (+)= A @ B, where A[i, t] = a[i ars + t acs] (any strides: a matrix or its transpose) and
-B[t, :] = b[t ldb:t ldb + N] (rows, contiguous); c is C-contiguous with N a multiple of NR.
+c (M, N) (+)= A @ B, where A's rows start anywhere in a (a table of offsets: a matrix, its transpose, or a
+convolution's windows in place), the reduction may run in two levels (a window's rows, then the elements
+along each), and B's rows are contiguous; gemm below says exactly.
 
 Why an intrinsic: the product's speed is in keeping a block of c in registers for the whole reduction. The
 loops Numba hands LLVM cannot say that: LLVM vectorises the innermost loop, so either the block of c goes to
-memory on every step (a rank-8 update: one vector load per multiply-add; LeNet conv2's dx at 35 GFLOP/s on
-one core) or the reduction becomes a vectorised dot product (horizontal sums at every end; 55-60). Scalar
-accumulators written out in Python are not regrouped into vectors by LLVM's SLP pass (measured: scalar
-code, 4-10 GFLOP/s). _block is the BLIS-style microkernel written as LLVM IR: MR x NR = 6 x 16 of c in
-twelve 8-lane vectors, and per reduction step two vector loads of B, six broadcasts of A and twelve
-multiply-adds. The IR is target-neutral (<8 x float> and llvm.fmuladd): LLVM maps it to AVX2's 256-bit
-FMA here, splits it for SSE, and fuses only where the CPU has FMA. One core, LeNet conv2's tile shapes
-(50-100 rows): 65-88 GFLOP/s against 35-62 for the rank-8 and dot-product loops it replaces.
+memory on every step (a rank-8 update: one vector load per multiply-add) or the reduction becomes a
+vectorised dot product (horizontal sums at every end). Scalar accumulators written out in Python are not
+regrouped into vectors by LLVM's SLP pass (it stayed scalar code). _block_ir is the BLIS-style microkernel
+written as LLVM IR: MR x NR = 6 x 16 of c in twelve 8-lane vectors, and per reduction step two vector loads
+of B, six broadcasts of A and twelve multiply-adds. The IR is target-neutral (<8 x float> and
+llvm.fmuladd): LLVM maps it to AVX2's 256-bit FMA here, splits it for SSE, and fuses only where the CPU has
+FMA. The convolutions it serves, against the rank-8 and dot-product loops it replaced: README, Performance
+(benches/bench_revisions.py).
 float64 takes the same path with <8 x double> (two registers per vector, so it spills): correct, slower,
 and only ever used for gradient checks.
 With NUMBA_DISABLE_JIT=1 the block is a NumPy loop with the same semantics.

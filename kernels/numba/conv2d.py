@@ -7,7 +7,7 @@ large enough for every window (input rows/columns past it are never read, as in 
 spare row and NR spare zeros. Q = KH KW C (one window: KH runs of KW*C, `pitch` apart in the canvas);
 Qp, K16 = Q, K rounded up to NR (16, the product's block width).
 
-Every product is _gemm.gemm (a register-blocked microkernel, 65-88 GFLOP/s on one AVX2 core), and it reads
+Every product is _gemm.gemm (a register-blocked microkernel, 6x16 of the result in registers), and it reads
 its operands where they lie, through a table of row offsets and a two-level reduction, so nothing is
 copied into im2row form ("implicit GEMM"):
 - forward: out block (n, K16) = bias + windows (n, Q) @ W (Q, K16), where output (oh, ow)'s window starts
@@ -16,11 +16,15 @@ copied into im2row form ("implicit GEMM"):
   positions) = wk (K, taps) @ shifted canvas rows, along the canvas's positions (row pitch Wp), so the
   blocks run along the long axis; the Wp - OW positions past each row's end are computed and thrown away.
 - dw: partial (Q, K16) += windows^T (Q, n) @ dz (n, K16): row e of windows^T is window element e of every
-  output position (a canvas offset, then steps of sh pitch and sw C).
-- dx: dP (n, Qp) = dz (n, K) @ wt (K, Qp), then col2im adds dP's rows into a zero canvas of the sample.
-Tiles of output rows bound every buffer (TILE elements), never the batch. Measured against the rank-8
-row updates and dot products of im2row tiles that this replaced (python benches/bench_revisions.py 6ad7340
-style, turns in one process, one thread): README, Performance.
+  output position (a canvas offset, then steps of sh pitch and sw C); dz is dout itself when K % 16 == 0.
+  The planar first layer's dw is dot products along the canvas's positions instead (_dot_nt: with K = 6,
+  a 16-wide block is mostly padding; measured 2.1x slower).
+- dx: dP (n, Qp) = dz (n, K) @ wt (K, Qp), then col2im adds dP's rows into a zero canvas of the sample
+  (adding each block's rows straight into the canvas measured slower: the rows overlap there, so each
+  row's loads wait on the previous row's stores).
+Tiles of output rows bound every buffer (TILE elements; dz rows 4 TILE), never the batch. Measured against
+the rank-8 row updates and dot products of im2row tiles that this replaced (python
+benches/bench_revisions.py fb42325, turns in one process): README, Performance.
 The loops index with range() counters, slice views or unsigned indices: an index that might be negative
 makes Numba emit a wraparound select per element, which stops LLVM from vectorising the loop. Activations
 run out of place (from a scratch block, or from a copy of dout): called in place, LLVM's runtime overlap
