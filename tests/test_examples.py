@@ -51,3 +51,16 @@ def test_mnist_mlp_reaches_96_percent():
     import mnist_mlp
 
     assert mnist_mlp.main(verbose=0) >= 0.96
+
+
+def test_stroke_width_validate_reads_held_out_training_digits():
+    """--validate trains on the first `fit` training digits and reads the rest, redrawn at every width; a
+    tiny training (one plain epoch) must already read the original digits far better than chance."""
+    import stroke_width
+
+    training = {**stroke_width.TRAININGS["plain"], "epochs": 1}
+    val = stroke_width.validate(training, fit=7950, verbose=0)
+    assert val["n"] == 50
+    assert set(val["widths"]) == set(stroke_width.WIDTHS)
+    assert all(0 <= a <= 1 for a in val["widths"].values())
+    assert val["original"] >= 0.7
