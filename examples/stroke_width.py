@@ -159,7 +159,7 @@ def run(limit=None, cache=True, verbose=2):
 
 
 def validate(training, fit=7200, verbose=2):
-    """How a training reads drawn digits it was not chosen on: LeNet-5 trained as `training` says on training
+    """How a training reads drawn digits it did not learn from: LeNet-5 trained as `training` says on training
     digits 0..fit-1 (and their redrawings), then measured with to_mnist on digits fit..7999 redrawn at each
     width. Returns {"n": digits, "original": accuracy, "widths": {width: accuracy}}. Never cached; the test
     digits 8000..9999 are not touched."""

@@ -7,7 +7,7 @@
     fastnn draw [--model model.fastnn]            a web page at http://127.0.0.1:8000/ to draw digits on and
                                                   see the top 3 and the 28x28 image the model read
     fastnn backends                               which backend runs each op
-    fastnn warmup                                 compile Numba's kernels once (about 90 s), for auto
+    fastnn warmup                                 compile Numba's kernels once (about 100 s), for auto
 
 Each command is one entry of _SUBCOMMANDS: name -> (one-line help, add_arguments(parser), run(args));
 run returns the exit code. Exit codes: 0 done, 1 a library error (one line on stderr), 2 bad arguments
