@@ -163,19 +163,14 @@ def _col_sums(sums, a, n):
             sums[j] += ar[j]
 
 
-# g (Rp, K16) <- rows [r0, r0+nr) of the sample's dz (R, K), padded with zeros
+# g[:nr, :K] <- rows [r0, r0+nr) of the sample's dz (R, K); g's columns past K are never written (zeros)
 @jit
 def _load_rows(g, dz, r0, nr):
     k = dz.shape[1]
-    for r in range(g.shape[0]):
-        gr = g[r]
-        if r < nr:
-            src = dz[r0 + r]
-            for j in range(k):
-                gr[j] = src[j]
-        else:
-            for j in range(k):
-                gr[j] = 0
+    for r in range(nr):
+        gr, src = g[r], dz[r0 + r]
+        for j in range(k):
+            gr[j] = src[j]
 
 
 # n rounded up to the product's block width NR
@@ -211,7 +206,7 @@ def _canvas_size(hp, pitch):
     return (hp + 1) * pitch + NR
 
 
-# wt (K, Qp) <- wt[k, (i KW + j) C + c] = w[i, j, c, k], zero padded (dx's B)
+# wt (K, >=Q) <- wt[k, (i KW + j) C + c] = w[i, j, c, k], zero padded (dx's B; the planar forward's wk)
 @jit
 def _pack_weights(wt, w):
     kh, kw, c, k = w.shape
@@ -315,7 +310,7 @@ def _layout(x, w, oh, ow, sh, sw, backward, with_dx):
     ishared = _al(q) + _al(rp)
     if direct:
         thread += _al((k + 1) // 2 * 2 * oh * wp)
-        ishared += _al((q + 3) // 4 * 4) + _al((k + 1) // 2 * 2)
+        ishared += _al(_partial_rows(q)) + _al((k + 1) // 2 * 2)
     if with_dx:
         thread += canvas + _al(rp * qp)
     return _al(k * qp), thread, _al(_partial_rows(q) * k16) + _al(k16), ishared, per, chunks
@@ -398,17 +393,13 @@ def _forward_setup(sf, si, x, w, b, oh, ow, sh, sw):
     bias[:] = 0
     if b is not None:
         bias[:k] = b
-    wf = w.reshape(q, k)
     if direct:
-        wk = sf[at:at + k * q].reshape(k, q)
-        for t in range(q):
-            for i in range(k):
-                wk[i, t] = wf[t, i]
+        _pack_weights(sf[at:at + k * q].reshape(k, q), w)
         _strides(si[:k], q)
     else:
         wq = sf[at:at + q * k16].reshape(q, k16)
         wq[:] = 0
-        wq[:, :k] = wf
+        wq[:, :k] = w.reshape(q, k)
         _output_offsets(si[:oh * ow], oh, ow, sh, sw, c, wp * c)
 
 
