@@ -96,12 +96,14 @@ def _extensions():
     except ImportError as exc:
         print(f"fastnn: Cython or numpy missing at build time ({exc}); skipping compiled kernels", file=sys.stderr)
         return []
+    headers = sorted(glob.glob(os.path.join("kernels", "cython", "*.h")))
     exts = [
         Extension(
             "fastnn._kernels.cython." + os.path.splitext(os.path.basename(src))[0],
             [src],
             include_dirs=[numpy.get_include(), os.path.join("kernels", "cython")],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            depends=headers,   # the C helpers (kernels/cython/*.h): a change rebuilds the modules
         )
         for src in sources
     ]
@@ -117,7 +119,7 @@ def _extensions():
 setup(
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
-    package_data={"fastnn": ["data/*/*", "web/*.html"], "fastnn._kernels.cython": ["*.pxd", "*.pyx"]},
+    package_data={"fastnn": ["data/*/*", "web/*.html"], "fastnn._kernels.cython": ["*.pxd", "*.pyx", "*.h"]},
     exclude_package_data={"fastnn._kernels.cython": ["*.c"]},  # generated, 1.5 MB each
     ext_modules=_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},

@@ -209,3 +209,20 @@ def test_conformance_with_bounds_checks(tmp_path):
         cwd=REPO / "tests", env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, f"{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
     assert " passed" in run.stdout
+
+
+@pytest.mark.skipif(not (REPO / "kernels" / "cython" / "_gemm.h").exists(), reason="needs the source checkout")
+@pytest.mark.skipif(_compiler() is None, reason="no C compiler")
+@pytest.mark.parametrize("variant", ["vector", "plain"])
+def test_c_helpers_against_plain_loops(tmp_path, variant):
+    # the matrix product and the transposes under the Cython kernels, built as a small C program: "vector" with
+    # GCC/Clang vector extensions (what setup.py builds), "plain" the fallback for other compilers
+    exe = tmp_path / "check_helpers"
+    flags = ["-O2", "-Wall", "-Wextra", "-Werror", "-I", str(REPO / "kernels" / "cython")]
+    if variant == "plain":
+        flags.append("-DFASTNN_GEMM_PLAIN")
+    build = subprocess.run([_compiler(), *flags, str(REPO / "tests" / "c" / "check_helpers.c"), "-o", str(exe), "-lm"],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.startswith(f"{variant}: 0 failures"), run.stdout

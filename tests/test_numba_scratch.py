@@ -1,4 +1,4 @@
-"""The Numba kernels' scratch (kernels/numba/_scratch.py): reused between calls with the same shapes, never
+"""The Numba kernels' scratch (kernels/_scratch.py): reused between calls with the same shapes, never
 leaking one call's values into the next, and a training step that allocates (almost) nothing."""
 import importlib
 import os
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif("numba" not in COMPILED, reason="the numba backe
 @pytest.fixture
 def scratch_module():
     backend.kernel("conv2d_forward", "numba")   # imports fastnn._kernels
-    module = importlib.import_module("fastnn._kernels.numba._scratch")
+    module = importlib.import_module("fastnn._kernels._scratch")
     module.clear()
     yield module
     module.clear()

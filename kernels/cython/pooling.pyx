@@ -7,6 +7,8 @@ first maximum in row-major window order, and a NaN wins as in np.argmax, in ever
 """
 import numpy as np
 
+from .._scratch import scratch
+
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
 
@@ -20,10 +22,17 @@ bind_threads()
 # x (N,H,W,C) -> out (N,OH,OW,C), argmax (N,OH,OW,C)
 def maxpool2d_forward(out, argmax, x, int kh, int kw, int sh, int sw, int ph, int pw):
     threads = fastnn_threads()
-    # per thread: the best of each input column over a window's rows, and its index
-    colv = np.empty((threads, x.shape[2] * x.shape[3]), x.dtype)
-    coli = np.empty((threads, x.shape[2] * x.shape[3]), np.int32)
+    # per thread: the best of each input column over a window's rows, and its index, then the best over the
+    # columns from every start position (_forward) and its index; kept between calls
+    row = x.shape[2] * x.shape[3]
+    colv, coli = scratch(("maxpool2d_forward", row, x.dtype.char, threads), _column_sizes, x, threads * 2 * row)
+    colv, coli = colv.reshape(threads, 2 * row), coli.reshape(threads, 2 * row)
     _forward(out, argmax, x.reshape(x.shape[0], x.shape[1], -1), colv, coli, kh, kw, sh, sw, ph, pw)
+
+
+# (float elements, int elements, int type): _scratch.scratch's `sizes`
+def _column_sizes(x, n):
+    return n, n, np.int32
 
 
 # Max is separable: one task per output row (sample b, row r) first takes the best of every input column
@@ -33,7 +42,11 @@ def maxpool2d_forward(out, argmax, x, int kh, int kw, int sh, int sw, int ph, in
 # unconditionally (a select, not a branch), so GCC vectorises both passes. Measured against the previous
 # loop (every window cell, channels inner, bounds tested per cell), 2x2 pools, one thread, in turns:
 # 64x28x28x6 756 -> 477 us, 64x10x10x16 90 -> 79 us.
-# x (N,H,W*C); colv coli (threads, W*C)
+# When no window reaches into column padding and C < 8 ("whole" rows), the columns are merged for every start
+# position along the row instead (KW - 1 passes over long contiguous runs, vectorised), and each window's C
+# results are then picked out: for stride 2 it compares twice what is needed, and with C = 6 it beats merging
+# C channels window by window, as in the Numba backend (kernels/numba/pooling.py, _row_windows).
+# x (N,H,W*C); colv coli (threads, 2 W*C): the column winners, then the merged runs
 def _forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const floating[:, :, ::1] x,
              floating[:, ::1] colv, int32_t[:, ::1] coli, int kh, int kw, int sh, int sw, int ph, int pw):
     cdef Py_ssize_t n = out.shape[0], oh = out.shape[1], ow = out.shape[2], nc = out.shape[3]
@@ -43,6 +56,8 @@ def _forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const flo
     cdef floating v, cur
     cdef bint take
     cdef int threads = colv.shape[0]   # read outside the parallel block (the debug build checks it)
+    cdef bint whole = nc < 8 and pw == 0 and (ow - 1) * sw + kw <= w
+    cdef Py_ssize_t span = ((ow - 1) * sw + 1) * nc
     for t in prange(n * oh, nogil=True, num_threads=threads, schedule="static",
                     use_threads_if=n * oh * ow * nc * kh * kw >= GRAIN):
         tid = threadid()
@@ -68,31 +83,60 @@ def _forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const flo
                     take = (v > cur) | ((v != v) & (cur == cur))
                     colv[tid, p] = v if take else cur
                     coli[tid, p] = <int32_t>(i * kw) if take else coli[tid, p]
-            for q in range(ow):
-                ws = q * sw - pw
-                j0 = max(0, -ws)
-                j1 = min(kw, w - ws)
-                if j0 >= j1:
+            if whole:
+                _merge_runs(colv, coli, tid, row, span, kw, nc)
+                for q in range(ow):
                     for c in range(nc):
-                        out[b, r, q, c] = -INFINITY
-                        argmax[b, r, q, c] = 0
-                    j1 = j0   # no columns to merge
-                else:
-                    base = (ws + j0) * nc
-                    for c in range(nc):
-                        out[b, r, q, c] = colv[tid, base + c]
-                        argmax[b, r, q, c] = coli[tid, base + c] + j0
-                for j in range(j0 + 1, j1):
-                    # columns can tie with an earlier column's lower row: compare the window positions
-                    base = (ws + j) * nc
-                    for c in range(nc):
-                        v = colv[tid, base + c]
-                        vi = coli[tid, base + c] + <int32_t>j
-                        cur = out[b, r, q, c]
-                        ci = argmax[b, r, q, c]
-                        take = (v > cur) | ((v == cur) & (vi < ci)) | ((v != v) & ((cur == cur) | (vi < ci)))
-                        out[b, r, q, c] = v if take else cur
-                        argmax[b, r, q, c] = vi if take else ci
+                        out[b, r, q, c] = colv[tid, row + q * sw * nc + c]
+                        argmax[b, r, q, c] = coli[tid, row + q * sw * nc + c]
+            else:
+                for q in range(ow):
+                    ws = q * sw - pw
+                    j0 = max(0, -ws)
+                    j1 = min(kw, w - ws)
+                    if j0 >= j1:
+                        for c in range(nc):
+                            out[b, r, q, c] = -INFINITY
+                            argmax[b, r, q, c] = 0
+                        j1 = j0   # no columns to merge
+                    else:
+                        base = (ws + j0) * nc
+                        for c in range(nc):
+                            out[b, r, q, c] = colv[tid, base + c]
+                            argmax[b, r, q, c] = coli[tid, base + c] + j0
+                    for j in range(j0 + 1, j1):
+                        # columns can tie with an earlier column's lower row: compare the window positions
+                        base = (ws + j) * nc
+                        for c in range(nc):
+                            v = colv[tid, base + c]
+                            vi = coli[tid, base + c] + <int32_t>j
+                            cur = out[b, r, q, c]
+                            ci = argmax[b, r, q, c]
+                            take = (v > cur) | ((v == cur) & (vi < ci)) | ((v != v) & ((cur == cur) | (vi < ci)))
+                            out[b, r, q, c] = v if take else cur
+                            argmax[b, r, q, c] = vi if take else ci
+
+
+# colv[tid, row + t], coli[...] <- the best of columns t, t + C, ..., t + (KW-1) C of the row's column winners
+# colv[tid, :row] and its window index, for t < span; ties to the earlier column, a NaN wins
+cdef void _merge_runs(floating[:, ::1] colv, int32_t[:, ::1] coli, Py_ssize_t tid, Py_ssize_t row, Py_ssize_t span,
+                      int kw, Py_ssize_t nc) noexcept nogil:
+    cdef Py_ssize_t t, j
+    cdef floating v, cur
+    cdef int32_t vi, ci
+    cdef bint take
+    for t in range(span):
+        colv[tid, row + t] = colv[tid, t]
+        coli[tid, row + t] = coli[tid, t]
+    for j in range(1, kw):
+        for t in range(span):
+            v = colv[tid, j * nc + t]
+            vi = coli[tid, j * nc + t] + <int32_t>j
+            cur = colv[tid, row + t]
+            ci = coli[tid, row + t]
+            take = (v > cur) | ((v == cur) & (vi < ci)) | ((v != v) & ((cur == cur) | (vi < ci)))
+            colv[tid, row + t] = v if take else cur
+            coli[tid, row + t] = vi if take else ci
 
 
 # dout (N,OH,OW,C) -> dx (N,H,W,C): each output's gradient goes to its window's winner

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._chunks import parallel, row_chunks, sum_partials
 from ._config import jit, pjit, prange
-from ._scratch import scratch
+from .._scratch import scratch
 
 
 # x (rows,C) -> cmean (C,) its column means, cm2 (C,) its column sums of squared deviations from them

@@ -40,7 +40,7 @@ from numba import get_num_threads
 from ._chunks import parallel
 from ._config import jit, pjit, prange
 from ._gemm import NR, gemm
-from ._scratch import scratch
+from .._scratch import scratch
 from .activations import backward_flat, check_code, forward_flat
 
 TILE = 1 << 13   # elements of a tile (dP, an output block): 32 KiB float32, L1
@@ -267,7 +267,7 @@ def worker_threads():
 
 
 # -- scratch ---------------------------------------------------------------------------------------
-# A call's buffers are views of two flat scratch arrays kept by _scratch.py for the call's shapes: a float
+# A call's buffers are views of two flat scratch arrays kept by kernels/_scratch.py for the call's shapes: a float
 # and an int64 one, each a part shared by the chunks, then one equal part per chunk.
 
 # n rounded up to 16 elements: every part starts on a cache line (64 bytes of float32), as a fresh array

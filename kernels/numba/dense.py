@@ -9,7 +9,7 @@ import numpy as np
 
 from ._chunks import parallel, row_chunks, sum_partials
 from ._config import jit, pjit, prange
-from ._scratch import scratch
+from .._scratch import scratch
 from .activations import backward_flat, check_code, forward_flat
 
 

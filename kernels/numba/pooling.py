@@ -10,12 +10,12 @@ The backward adds each output's gradient at its recorded winner and never reads 
 finding the winners again at the LeNet and Fashion shapes (one thread), for an int32 per output.
 Parallel over fixed chunks of samples above GRAIN (conv2d's sample_chunks); each sample is written by
 one thread only. Each thread's row buffers and the shared index tables are views of scratch kept between
-calls (_scratch.py), so a training step allocates nothing here.
+calls (kernels/_scratch.py), so a training step allocates nothing here.
 """
 import numpy as np
 
 from ._config import jit, pjit, prange
-from ._scratch import scratch
+from .._scratch import scratch
 from .conv2d import _al, _take, sample_chunks, worker_threads
 
 
