@@ -28,22 +28,25 @@ OPS = (
 COMPILED = ("cython", "numba")
 BACKENDS = ("numpy",) + COMPILED
 # "auto" tries these in order for each op: Cython first, as it needs no JIT warm-up (and Numba only once its
-# kernel is compiled: auto_choice). AUTO_OVERRIDES holds the
-# ops where Numba measured at least 10% faster at both 1 and 2 threads on a 2-core x86-64 machine (AMD EPYC,
-# AVX2), float32 at the MNIST models' shapes. Medians in us, numba vs cython, 1 thread / 2 threads, from
-#   pytest benches/bench_backends.py benches/bench_activations.py --benchmark-only  (and FASTNN_NUM_THREADS=1):
-#   conv2d_forward LeNet conv2 759/374 vs 1005/562; conv2d_backward conv2 1896/877 vs 2573/1348
-#   maxpool2d_forward 64x28x28x6 345/174 vs 840/422; maxpool2d_backward 208/112 vs 381/205
+# kernel is compiled: auto_choice). AUTO_OVERRIDES holds the ops where Numba measured at least 10% faster at
+# both 1 and 2 threads on a 2-core x86-64 machine (AMD EPYC, AVX2), float32 at the MNIST models' shapes, the
+# op's LeNet-5 shapes added up. Medians in us, numba vs cython, 1 thread / 2 threads, from
+#   pytest benches/bench_backends.py benches/bench_activations.py --benchmark-only  (and FASTNN_NUM_THREADS=1),
+# three runs of each for the conv2d and maxpool2d rows (session 6, after Cython's GEMM microkernel):
+#   conv2d_forward conv1 + conv2 903/631 vs 1129/767 (conv1 456/321 vs 706/406; conv2 split, 447/310 vs 423/361)
+#   maxpool2d_backward 64x28x28x6 276/177 vs 338/204
 #   batchnorm_forward 50176x32 1095/485 vs 1424/558
 #   activation_forward sigmoid 64x24x24x6 166/113 vs 311/192; activation_backward tanh 51/39 vs 101/83
 #   dropout_backward 64x256 2.9/2.6 vs 5.3/5.4
-# The rest stay with Cython: ties or split verdicts (dense, adam, batchnorm_backward 1640/695 vs 1538/671) and
-# Cython wins (sparse_softmax_ce 6.6/6.3 vs 4.5/4.6). README, Performance, has the whole table.
+# The rest stay with Cython: ties or split verdicts (conv2d_backward conv1 + conv2 2645/1095 vs 1859/1362,
+# dense, adam, batchnorm_backward 1640/695 vs 1538/671) and Cython wins (maxpool2d_forward 581/344 vs
+# 330/205, sparse_softmax_ce 6.6/6.3 vs 4.5/4.6). README, Performance, has the whole table; this machine moves
+# an op by up to 2x between runs, so a verdict near the 10% line can flip in another run.
 AUTO_ORDER = ("cython", "numba", "numpy")
 _NUMBA_FIRST = ("numba", "cython", "numpy")
 AUTO_OVERRIDES = {op: _NUMBA_FIRST for op in (
-    "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward", "batchnorm_forward",
-    "activation_forward", "activation_backward", "dropout_backward")}
+    "conv2d_forward", "maxpool2d_backward", "batchnorm_forward", "activation_forward", "activation_backward",
+    "dropout_backward")}
 
 
 class BackendUnavailableError(RuntimeError):

@@ -349,7 +349,7 @@ def test_warmup_compiles_what_auto_waits_for(monkeypatch):
     for op in backend.AUTO_OVERRIDES:
         assert backend.numba_compiled(op), op
         assert op in out.splitlines()[-1]
-    assert backend.auto_choice("conv2d_backward") == "numba"
+    assert backend.auto_choice("conv2d_forward") == "numba"
 
 
 def test_python_m_fastnn_runs_the_cli():
