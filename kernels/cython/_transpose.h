@@ -94,45 +94,47 @@ static inline ptrdiff_t fastnn_last_group(ptrdiff_t k, ptrdiff_t n)
     return (n * k - 8) / k - 7;
 }
 
-static inline void fastnn_interleave_f(float *dst, const float *src, ptrdiff_t lds, ptrdiff_t k, ptrdiff_t n)
+/* the two public moves below: to_inter, inter[o k + i] = planar[i ld + o]; else the other way. Neither
+   pointer is written when it is the source (the public functions take it as const). */
+static inline void fastnn_move_f(float *inter, float *planar, ptrdiff_t ld, ptrdiff_t k, ptrdiff_t n, int to_inter)
 {
     ptrdiff_t o = 0;
 #if FASTNN_TRANSPOSE_VECTOR
-    /* a store of 8 channels at position p also writes (k < 8) the first channels of the positions after
-       it, which their own stores overwrite later */
+    /* a store (to_inter) or load (from inter) of 8 channels at position p also covers (k < 8) the first
+       channels of the positions after it: stores there are overwritten later by those positions' own,
+       loads there are ignored */
     ptrdiff_t last = fastnn_last_group(k, n);
-    if (last >= 0) {
-        for (; o <= last; o += 8)
-            fastnn_interleave8(dst, src, lds, k, o);
-        if (o < n) {
-            fastnn_interleave8(dst, src, lds, k, last);
-            o = last + 8;
-        }
+    for (; last >= 0 && o <= last; o += 8) {
+        if (to_inter)
+            fastnn_interleave8(inter, planar, ld, k, o);
+        else
+            fastnn_deinterleave8(planar, ld, inter, k, o);
+    }
+    if (last >= 0 && o < n) {
+        if (to_inter)
+            fastnn_interleave8(inter, planar, ld, k, last);
+        else
+            fastnn_deinterleave8(planar, ld, inter, k, last);
+        o = last + 8;
     }
 #endif
     for (; o < n; o++)
-        for (ptrdiff_t i = 0; i < k; i++)
-            dst[o * k + i] = src[i * lds + o];
+        for (ptrdiff_t i = 0; i < k; i++) {
+            if (to_inter)
+                inter[o * k + i] = planar[i * ld + o];
+            else
+                planar[i * ld + o] = inter[o * k + i];
+        }
+}
+
+static inline void fastnn_interleave_f(float *dst, const float *src, ptrdiff_t lds, ptrdiff_t k, ptrdiff_t n)
+{
+    fastnn_move_f(dst, (float *)src, lds, k, n, 1);
 }
 
 static inline void fastnn_deinterleave_f(float *dst, ptrdiff_t ldd, const float *src, ptrdiff_t k, ptrdiff_t n)
 {
-    ptrdiff_t o = 0;
-#if FASTNN_TRANSPOSE_VECTOR
-    /* a load of 8 channels at position p reads (k < 8) into the positions after it, ignored */
-    ptrdiff_t last = fastnn_last_group(k, n);
-    if (last >= 0) {
-        for (; o <= last; o += 8)
-            fastnn_deinterleave8(dst, ldd, src, k, o);
-        if (o < n) {
-            fastnn_deinterleave8(dst, ldd, src, k, last);
-            o = last + 8;
-        }
-    }
-#endif
-    for (; o < n; o++)
-        for (ptrdiff_t i = 0; i < k; i++)
-            dst[i * ldd + o] = src[o * k + i];
+    fastnn_move_f((float *)src, dst, ldd, k, n, 0);
 }
 
 #endif

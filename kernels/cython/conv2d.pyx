@@ -1,15 +1,11 @@
 """2-D convolution, channels-last, with bias and activation fused (fastnn.reference.conv2d).
 
-Legend: N batch, H W input height/width, C input channels, KH KW kernel size, K filters, OH OW output
-height/width, sh sw strides, ph pw the zero padding above/left (below/right implied by the output size).
-Canvas: one sample inside zeros, Hp = (OH-1) sh + KH rows of pitch Wp*C, Wp = (OW-1) sw + KW pixels, just
-large enough for every window (input rows/columns past it are never read, as in the reference), then one
-spare row and NR spare zeros. Q = KH KW C (one window: KH runs of KW*C, `pitch` apart in the canvas);
-Qp, K16 = Q, K rounded up to NR (16, the product's block width).
+Legend (N, H, W, C, KH, KW, K, OH, OW, strides, padding), the canvas and Q, Qp, K16: kernels/numba/conv2d.py's
+docstring; this kernel has the same design, shapes and buffers.
 
-The same design as the Numba backend (kernels/numba/conv2d.py says more): every product is _gemm.h's
-register-blocked microkernel (a 6x16 block of the result in registers), reading its operands where they
-lie through a table of row offsets and a two-level reduction, so nothing is copied into im2row form:
+Every product is _gemm.h's register-blocked microkernel (a 6x16 block of the result in registers), reading
+its operands where they lie through a table of row offsets and a two-level reduction, so nothing is copied
+into im2row form:
 - forward: out block (n, K16) = bias + windows (n, Q) @ W (Q, K16), output (oh, ow)'s window starting at
   canvas offset oh sh pitch + ow sw C. For C == 1 at stride 1 (the first layer on grey images), the planar
   form instead: acc (K, positions) = wk (K, taps) @ the canvas shifted by each tap, along the canvas's
