@@ -17,6 +17,9 @@
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(FASTNN_GEMM_PLAIN)
 #define FASTNN_TRANSPOSE_VECTOR 1
 typedef float fastnn_v8t __attribute__((vector_size(32)));
+/* the same vector at any float's address: loads and stores through it are single unaligned moves (a
+   memcpy of 32 bytes became two 16-byte moves through the stack here) */
+typedef float fastnn_v8u __attribute__((vector_size(32), aligned(4), may_alias));
 typedef int fastnn_i8t __attribute__((vector_size(32)));
 /* __builtin_shufflevector: Clang, GCC 12 and later; __builtin_shuffle: older GCC */
 #if defined(__has_builtin)
@@ -62,10 +65,10 @@ static inline void fastnn_interleave8(float *dst, const float *src, ptrdiff_t ld
     for (ptrdiff_t i0 = 0; i0 < k; i0 += 8) {
         fastnn_v8t r[8], c[8];
         for (int i = 0; i < 8; i++)
-            memcpy(&r[i], src + (i0 + i < k ? i0 + i : k - 1) * lds + o, sizeof r[i]);
+            r[i] = *(const fastnn_v8u *)(src + (i0 + i < k ? i0 + i : k - 1) * lds + o);
         fastnn_t8x8(c, r);
         for (int t = 0; t < 8; t++)
-            memcpy(dst + (o + t) * k + i0, &c[t], sizeof c[t]);
+            *(fastnn_v8u *)(dst + (o + t) * k + i0) = c[t];
     }
 }
 
@@ -74,10 +77,10 @@ static inline void fastnn_deinterleave8(float *dst, ptrdiff_t ldd, const float *
     for (ptrdiff_t i0 = 0; i0 < k; i0 += 8) {
         fastnn_v8t r[8], c[8];
         for (int t = 0; t < 8; t++)
-            memcpy(&r[t], src + (o + t) * k + i0, sizeof r[t]);
+            r[t] = *(const fastnn_v8u *)(src + (o + t) * k + i0);
         fastnn_t8x8(c, r);
         for (int i = 0; i < 8 && i0 + i < k; i++)
-            memcpy(dst + (i0 + i) * ldd + o, &c[i], sizeof c[i]);
+            *(fastnn_v8u *)(dst + (i0 + i) * ldd + o) = c[i];
     }
 }
 #endif
