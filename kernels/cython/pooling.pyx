@@ -112,9 +112,15 @@ def _forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const flo
                             vi = coli[tid, base + c] + <int32_t>j
                             cur = out[b, r, q, c]
                             ci = argmax[b, r, q, c]
-                            take = (v > cur) | ((v == cur) & (vi < ci)) | ((v != v) & ((cur == cur) | (vi < ci)))
+                            take = _wins(v, vi, cur, ci)
                             out[b, r, q, c] = v if take else cur
                             argmax[b, r, q, c] = vi if take else ci
+
+
+# whether (v, at window position vi) beats (cur, at ci): larger, or equal and earlier, or a NaN over a number
+# (or over a later NaN); the same test as the reference's argmax
+cdef inline bint _wins(floating v, int32_t vi, floating cur, int32_t ci) noexcept nogil:
+    return (v > cur) | ((v == cur) & (vi < ci)) | ((v != v) & ((cur == cur) | (vi < ci)))
 
 
 # colv[tid, row + t], coli[...] <- the best of columns t, t + C, ..., t + (KW-1) C of the row's column winners
@@ -134,7 +140,7 @@ cdef void _merge_runs(floating[:, ::1] colv, int32_t[:, ::1] coli, Py_ssize_t ti
             vi = coli[tid, j * nc + t] + <int32_t>j
             cur = colv[tid, row + t]
             ci = coli[tid, row + t]
-            take = (v > cur) | ((v == cur) & (vi < ci)) | ((v != v) & ((cur == cur) | (vi < ci)))
+            take = _wins(v, vi, cur, ci)
             colv[tid, row + t] = v if take else cur
             coli[tid, row + t] = vi if take else ci
 
