@@ -1,10 +1,10 @@
 /* Between planar (K rows of positions) and interleaved (positions of K channels) float layouts: the first
    convolution layer's planar forward writes its output channels-last, and its weight gradient reads dz
-   planar (conv2d.pyx). With K = 6 a scalar loop moves one float per store at a 24-byte stride, and was a
-   third of that forward's time; here 8 positions x 8 channels move as one 8x8 transpose of vectors (GCC or
-   Clang vector extensions, float only), when K <= 8 or K % 8 == 0; otherwise, and for double, the plain
-   loops. No bounds checks: the Cython caller checks the extents (conv2d.pyx, _rows_from_planar). Only what
-   the definitions below name is read or written.
+   planar (conv2d.pyx). With K = 6 a scalar loop moves one float per store at a 24-byte stride; here 8
+   positions x 8 channels move as one 8x8 transpose of vectors (GCC or Clang vector extensions, float only),
+   when K <= 8 or K % 8 == 0; otherwise, and for double, the plain loops. No bounds checks: the Cython
+   wrappers check the extents (_gemm.pxd, interleave and deinterleave). Only what the definitions below
+   name is read or written.
 
      fastnn_interleave_f(dst, src, lds, k, n):   dst[o k + i] = src[i lds + o]   for i < k, o < n
      fastnn_deinterleave_f(dst, ldd, src, k, n): dst[i ldd + o] = src[o k + i]   for i < k, o < n        */
