@@ -4,7 +4,7 @@
 
      c[i ldc + j] (+)= sum over t1 < s1, t2 < s2 of a[ao[i] + t1 acs1 + t2 acs2] b[t1 ldb1 + t2 ldb2 + j]
 
-   for i < m, j < n, n a multiple of FASTNN_NR. No bounds checks here: the Cython caller (conv2d.pyx, _gemm)
+   for i < m, j < n, n a multiple of FASTNN_NR. No bounds checks here: the Cython wrapper (_gemm.pxd, gemm)
    checks every call's extents against its buffers before calling.
 
    Why C and not Cython: the speed is in holding a 6 x 16 block of c in registers for the whole reduction
