@@ -112,25 +112,43 @@ cdef inline Py_ssize_t _al(Py_ssize_t n) noexcept nogil:
     return (n + 15) // 16 * 16
 
 
+# The sizes of a call's scratch parts and where each piece starts in them (elements): derived here only, read
+# by the kernels (the scratch section's comment above lists the pieces).
 cdef struct Layout:
-    Py_ssize_t shared, chunk, thread, ints, chunks
+    Py_ssize_t shared, chunk, thread, ints, chunks   # part sizes (chunk, thread: one of each), chunks
+    Py_ssize_t w_at      # shared: forward, wk or W after the bias; backward, the one after wt
+    Py_ssize_t db_at     # chunk (backward): db's partial after the dw partial
+    Py_ssize_t blk_at    # thread (forward): the block after the canvas
+    Py_ssize_t g_at, gt_at, dcv_at, dp_at   # thread (backward): after the canvas, g, gt, dcanvas, dP
+    Py_ssize_t go_at, taps_at, ko_at        # ints (backward): after the window elements, dz's rows, taps, gt's rows
 
 
 cdef Layout _layout(const Plan *p, bint backward, bint with_dx) noexcept:
     cdef Layout l
     cdef Py_ssize_t rp = p.rows * p.ow
+    l.chunk, l.chunks, l.db_at, l.blk_at, l.g_at, l.gt_at, l.dcv_at, l.dp_at = 0, 1, 0, 0, 0, 0, 0, 0
+    l.go_at, l.taps_at, l.ko_at = 0, 0, 0
     if not backward:
-        l.shared = _al(p.k16) + _al(p.nk * p.q if p.direct else p.q * p.k16)
-        l.thread = _al(p.canvas) + _al(p.nk * p.apitch if p.direct else p.frows * p.ow * p.k16)
-        l.chunk, l.chunks = 0, 1
+        l.w_at = _al(p.k16)
+        l.shared = l.w_at + _al(p.nk * p.q if p.direct else p.q * p.k16)
+        l.blk_at = _al(p.canvas)
+        l.thread = l.blk_at + _al(p.nk * p.apitch if p.direct else p.frows * p.ow * p.k16)
         l.ints = p.nk if p.direct else p.oh * p.ow
         return l
-    l.shared = _al(p.nk * p.qp) + _al(1)
-    l.chunk = _al(p.prow * p.k16 + p.k16)
+    l.w_at = _al(p.nk * p.qp)
+    l.shared = l.w_at + _al(1)
+    l.db_at = p.prow * p.k16
+    l.chunk = _al(l.db_at + p.k16)
     l.chunks = min(<Py_ssize_t>CHUNKS, n_chunks(p.n, p.oh * p.ow * p.q * p.nk, l.chunk))
-    l.thread = (_al(p.canvas) + _al(0 if p.k16 == p.nk else p.grows * p.ow * p.k16)
-                + _al(p.k2 * p.oh * p.wp if p.direct else 0) + (_al(p.canvas) + _al(rp * p.qp) if with_dx else 0))
-    l.ints = _al(p.q) + _al(rp) + _al(p.prow) + _al(p.k2)
+    l.g_at = _al(p.canvas)
+    l.gt_at = l.g_at + _al(0 if p.k16 == p.nk else p.grows * p.ow * p.k16)
+    l.dcv_at = l.gt_at + _al(p.k2 * p.oh * p.wp if p.direct else 0)
+    l.dp_at = l.dcv_at + (_al(p.canvas) if with_dx else 0)
+    l.thread = l.dp_at + (_al(rp * p.qp) if with_dx else 0)
+    l.go_at = _al(p.q)
+    l.taps_at = l.go_at + _al(rp)
+    l.ko_at = l.taps_at + _al(p.prow)
+    l.ints = l.ko_at + _al(p.k2)
     return l
 
 
@@ -171,9 +189,10 @@ def _forward(floating[::1] out, const floating[:, :, ::1] x, const floating[::1]
     cdef Py_ssize_t s, tid, i, j, r, o
     cdef Plan plan = _plan_of(geometry)
     cdef Plan *pl = &plan
+    cdef Layout lay = _layout(pl, False, False)
     cdef Py_ssize_t k = pl.nk, k16 = pl.k16, q = pl.q
     cdef floating[::1] bias = shared[:k16]
-    cdef floating[::1] weights = shared[_al(k16):]
+    cdef floating[::1] weights = shared[lay.w_at:]
     cdef int threads = per_thread.shape[0]   # read outside the parallel block (the debug build checks it)
     for i in range(k16):
         bias[i] = b[i] if b is not None and i < k else 0
@@ -192,15 +211,15 @@ def _forward(floating[::1] out, const floating[:, :, ::1] x, const floating[::1]
     for s in prange(pl.n, nogil=True, num_threads=threads, schedule="static",
                     use_threads_if=pl.n * pl.oh * pl.ow * pl.q * pl.nk >= GRAIN):
         tid = threadid()
-        _forward_sample(out, x, weights, bias, ints, per_thread[tid], s, pl, act)
+        _forward_sample(out, x, weights, bias, ints, per_thread[tid], s, pl, &lay, act)
 
 
 cdef int _forward_sample(floating[::1] out, const floating[:, :, ::1] x, const floating[::1] weights,
                          const floating[::1] bias, const Py_ssize_t[::1] offsets, floating[::1] mine, Py_ssize_t s,
-                         const Plan *pl, int act) except -1 nogil:
+                         const Plan *pl, const Layout *lay, int act) except -1 nogil:
     cdef Py_ssize_t t, oh0, nr, n, i, r, o, p, first, k = pl.nk, k16 = pl.k16
     cdef floating[::1] cv = mine[:pl.canvas]
-    cdef floating[::1] blk = mine[_al(pl.canvas):]
+    cdef floating[::1] blk = mine[lay.blk_at:]
     _fill_canvas(cv, x, s, pl)
     for t in range((pl.oh + pl.frows - 1) // pl.frows):
         oh0 = t * pl.frows
@@ -292,14 +311,14 @@ def _backward(floating[::1] dw, floating[::1] db, floating[::1] dout, const floa
     cdef Py_ssize_t ch, s, tid, i, j, r, o, p
     cdef Plan plan = _plan_of(geometry)
     cdef Plan *pl = &plan
+    cdef Layout lay = _layout(pl, True, dx.shape[0] > 0)
     cdef Py_ssize_t k = pl.nk, k16 = pl.k16, q = pl.q, nch = parts.shape[0], rp = pl.rows * pl.ow
-    cdef Py_ssize_t db_at = pl.prow * k16
     cdef floating[::1] wt = shared[:k * pl.qp]
-    cdef floating[::1] ones = shared[_al(k * pl.qp):_al(k * pl.qp) + 1]
+    cdef floating[::1] ones = shared[lay.w_at:lay.w_at + 1]
     cdef Py_ssize_t[::1] elements = ints[:q]
-    cdef Py_ssize_t[::1] go = ints[_al(q):_al(q) + rp]
-    cdef Py_ssize_t[::1] taps = ints[_al(q) + _al(rp):_al(q) + _al(rp) + pl.prow]
-    cdef Py_ssize_t[::1] ko = ints[_al(q) + _al(rp) + _al(pl.prow):_al(q) + _al(rp) + _al(pl.prow) + pl.k2]
+    cdef Py_ssize_t[::1] go = ints[lay.go_at:lay.go_at + rp]
+    cdef Py_ssize_t[::1] taps = ints[lay.taps_at:lay.taps_at + pl.prow]
+    cdef Py_ssize_t[::1] ko = ints[lay.ko_at:lay.ko_at + pl.k2]
     cdef int threads = per_thread.shape[0]   # read outside the parallel block (the debug build checks it)
     ones[0] = 1
     for i in range(k):   # wt[k, (i KW + j) C + c] = w[i, j, c, k], zero past Q
@@ -320,7 +339,7 @@ def _backward(floating[::1] dw, floating[::1] db, floating[::1] dout, const floa
             parts[ch, p] = 0
         for s in range(ch * pl.n // nch, (ch + 1) * pl.n // nch):
             _backward_sample(dout, out, x, wt, elements, go, taps, ko, ones, parts[ch], per_thread[tid], dx, s, pl,
-                             act)
+                             &lay, act)
     # the chunks' partials, added into chunk 0's in chunk order (whole rows: vectorised)
     for ch in range(1, nch):
         for p in range(parts.shape[1]):
@@ -330,25 +349,23 @@ def _backward(floating[::1] dw, floating[::1] db, floating[::1] dout, const floa
             dw[j * k + i] = parts[0, j * k16 + i]
     if db is not None:
         for i in range(k):
-            db[i] = parts[0, db_at + i]
+            db[i] = parts[0, lay.db_at + i]
 
 
 cdef int _backward_sample(floating[::1] dout, const floating[::1] out, const floating[:, :, ::1] x,
                           const floating[::1] wt, const Py_ssize_t[::1] elements, const Py_ssize_t[::1] go,
                           const Py_ssize_t[::1] taps, const Py_ssize_t[::1] ko, const floating[::1] ones,
                           floating[::1] part, floating[::1] mine, floating[:, :, ::1] dx, Py_ssize_t s,
-                          const Plan *pl, int act) except -1 nogil:
+                          const Plan *pl, const Layout *lay, int act) except -1 nogil:
     cdef Py_ssize_t k = pl.nk, k16 = pl.k16, q = pl.q, base = s * pl.oh * pl.ow * pl.nk, size = pl.oh * pl.ow * k
-    cdef Py_ssize_t p, i, r, o, t, u, oh0, nr, n, r0, nr2, goff, db_at = pl.prow * pl.k16
+    cdef Py_ssize_t p, i, r, o, t, u, oh0, nr, n, r0, nr2, goff, db_at = lay.db_at
     cdef bint has_dx = dx.shape[0] > 0, in_dout = k16 == k
     cdef floating total
-    cdef Py_ssize_t at_g = _al(pl.canvas), at_gt = at_g + _al(0 if in_dout else pl.grows * pl.ow * k16)
-    cdef Py_ssize_t at_dcv = at_gt + _al(pl.k2 * pl.oh * pl.wp if pl.direct else 0)
     cdef floating[::1] cv = mine[:pl.canvas]
-    cdef floating[::1] g = mine[at_g:at_gt]
-    cdef floating[::1] gt = mine[at_gt:at_dcv]
-    cdef floating[::1] dcv = mine[at_dcv:at_dcv + pl.canvas if has_dx else at_dcv]
-    cdef floating[::1] dpt = mine[at_dcv + _al(pl.canvas) if has_dx else at_dcv:]
+    cdef floating[::1] g = mine[lay.g_at:lay.gt_at]
+    cdef floating[::1] gt = mine[lay.gt_at:lay.dcv_at]
+    cdef floating[::1] dcv = mine[lay.dcv_at:lay.dp_at]
+    cdef floating[::1] dpt = mine[lay.dp_at:lay.thread]
     _activate_grad(dout, out, base, base + size, act)   # dz = dout act'(out), in place
     _fill_canvas(cv, x, s, pl)
     if pl.direct:   # dw (taps, K) by dot products along the canvas's positions, with dz planar (gt); db its row sums
