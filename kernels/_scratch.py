@@ -10,9 +10,9 @@ padding columns of a tile). A layer calls its kernels with the same shapes every
 batch of each size nothing is allocated. Buffers belong to the calling Python thread (two Python threads
 training two models never share one), which keeps its LIMIT most recently used keys; inside a call, each
 worker thread of the parallel loop gets its own part (numba/conv2d.py says why per thread, not per chunk).
-Measured for the Numba kernels (NUMBA_NRT_STATS=1, LeNet-5, batch 64): 888 NRT allocations per training step before, 860 of
-them in conv2d and pooling (each chunk's tiles and tables, zeroed); 74 after, all Numba's own (a box per
-array argument of a call from Python, a schedule per parallel loop).
+Measured for the Numba kernels (NUMBA_NRT_STATS=1, LeNet-5, batch 64): 888 NRT allocations per training
+step before, 860 of them in conv2d and pooling (each chunk's tiles and tables, zeroed); 74 after, all
+Numba's own (a box per array argument of a call from Python, a schedule per parallel loop).
 """
 import threading
 
