@@ -1,4 +1,5 @@
-"""Build script: maps kernels/ into the package as fastnn._kernels and compiles the Cython kernels.
+"""Build script: maps kernels/ into the package as fastnn.kernels and compiles one Cython extension per op
+family listed in kernels/ops.py (kernels/<family>/cython.pyx), plus the shared runtime kernels/_cython/.
 
 The Cython directives and C flags live here, in one place. FASTNN_CYTHON_DEBUG=1 builds with bounds checks
 and wraparound on, so an out-of-bounds index raises IndexError in the test suite instead of corrupting
@@ -8,16 +9,20 @@ the Cython backend then reports itself unavailable.
 """
 import glob
 import os
+import runpy
 import sys
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-PACKAGES = ["fastnn", "fastnn.reference", "fastnn._kernels", "fastnn._kernels.numba", "fastnn._kernels.cython"]
-PACKAGE_DIR = {
-    "fastnn": "fastnn",
-    "fastnn._kernels": "kernels",
-}
+from setuptools import find_packages
+
+FAMILIES = runpy.run_path(os.path.join("kernels", "ops.py"))["FAMILIES"]
+C_MACROS = [(name, str(value)) for name, value in runpy.run_path(os.path.join("kernels", "design.py"))["C_MACROS"]]
+PACKAGES = (find_packages(include=["fastnn", "fastnn.*"])
+            + ["fastnn.kernels"] + ["fastnn.kernels." + p for p in find_packages("kernels")])
+PACKAGE_DIR = {"fastnn": "fastnn", "fastnn.kernels": "kernels"}
+SHARED = os.path.join("kernels", "_cython")   # the .pxd and .h files every family cimports or includes
 
 DEBUG = os.environ.get("FASTNN_CYTHON_DEBUG", "") not in ("", "0")
 DIRECTIVES = {
@@ -29,7 +34,7 @@ DIRECTIVES = {
     "nonecheck": False,
 }
 # C compiler flags, beside the directives. FLOAT_FLAGS are the Numba backend's fastmath set
-# (kernels/numba/_config.py): reassociation lets GCC vectorise reductions (the dot products of conv2d's
+# (kernels/_numba/config.py): reassociation lets GCC vectorise reductions (the dot products of conv2d's
 # weight gradient run 4x faster), contraction gives FMA, no signed zeros, reciprocals; NaN and inf keep
 # IEEE semantics so a NaN still reaches the loss. No debug info (-g0: 5x smaller modules); the debug
 # build is for the tests, at -O0, which halves its compile time.
@@ -86,9 +91,11 @@ def _compiler_accepts(compiler, flags, link=False):
 
 
 def _extensions():
-    sources = sorted(glob.glob(os.path.join("kernels", "cython", "*.pyx")))
-    if not sources:
-        return []
+    sources = {"fastnn.kernels._cython._openmp": os.path.join(SHARED, "_openmp.pyx")}
+    for family in FAMILIES:
+        src = os.path.join("kernels", family, "cython.pyx")
+        if os.path.exists(src):
+            sources[f"fastnn.kernels.{family}.cython"] = src
     try:
         import numpy
         from Cython.Build import cythonize
@@ -96,31 +103,26 @@ def _extensions():
     except ImportError as exc:
         print(f"fastnn: Cython or numpy missing at build time ({exc}); skipping compiled kernels", file=sys.stderr)
         return []
-    headers = sorted(glob.glob(os.path.join("kernels", "cython", "*.h")))
+    headers = sorted(glob.glob(os.path.join(SHARED, "*.h")) + glob.glob(os.path.join(SHARED, "*.pxd")))
     exts = [
-        Extension(
-            "fastnn._kernels.cython." + os.path.splitext(os.path.basename(src))[0],
-            [src],
-            include_dirs=[numpy.get_include(), os.path.join("kernels", "cython")],
-            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            depends=headers,   # the C helpers (kernels/cython/*.h): a change rebuilds the modules
-        )
-        for src in sources
+        Extension(name, [src], include_dirs=[numpy.get_include(), SHARED],
+                  define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")] + C_MACROS,
+                  depends=headers + [os.path.join("kernels", "design.py")])   # a change to the shared C helpers or declarations rebuilds every module
+        for name, src in sources.items()
     ]
-    # include_path: the kernels cimport their shared declarations as `_shared` (kernels/cython/_shared.pxd).
+    # include_path: the kernels cimport their shared declarations as `_shared` and `_gemm` (kernels/_cython/).
     # The debug build writes its C files apart (FASTNN_CYTHON_C_DIR, else build/cython-debug) and always
     # regenerates them: Cython decides by timestamps, not directives, so the release C files beside the
     # sources would otherwise be compiled again without the bounds checks.
     c_dir = os.environ.get("FASTNN_CYTHON_C_DIR") or (os.path.join("build", "cython-debug") if DEBUG else None)
-    return cythonize(exts, compiler_directives=DIRECTIVES, include_path=[os.path.join("kernels", "cython")],
+    return cythonize(exts, compiler_directives=DIRECTIVES, include_path=[SHARED],
                      build_dir=c_dir, force=DEBUG, quiet=True)
-
 
 setup(
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
-    package_data={"fastnn": ["data/*/*", "web/*.html"], "fastnn._kernels.cython": ["*.pxd", "*.pyx", "*.h"]},
-    exclude_package_data={"fastnn._kernels.cython": ["*.c"]},  # generated, 1.5 MB each
+    package_data={"fastnn": ["data/*/*", "web/*.html"], "fastnn.kernels": ["auto.json", "*/*.pyx", "*/*.pxd", "*/*.h"]},
+    exclude_package_data={"fastnn.kernels": ["*/*.c"]},  # generated, 1.5 MB each
     ext_modules=_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
     zip_safe=False,

@@ -1,60 +1,34 @@
-"""The backend registry: (op, backend) -> function.
+"""The backend registry: (op, backend) -> function, built from the op table kernels/ops.py.
 
 Backends: "numpy" (the reference, always there), "numba" and "cython" (compiled, present when they
-import), and "auto" (the default), which picks per op the backend measured fastest on this kind of
-machine among those available. Layers and optimizers look their kernels up once, when they are built;
-nothing here runs per batch.
+import), and "auto" (the default), which picks per op and dtype among the available backends by the
+measurements in kernels/auto.json (benches/tools/auto_table.py writes it and names the machine).
+Layers and optimizers look their kernels up once, when they are built; nothing here runs per batch.
 """
 import importlib
-import importlib.util
+import json
 import os
-import sys
 from pathlib import Path
 
-from . import reference
+from .kernels import ops as _ops
 
-# Every op, in the order of reference.FAMILIES. A compiled backend provides the same names and signatures.
-OPS = (
-    "activation_forward", "activation_backward",
-    "dense_forward", "dense_backward",
-    "softmax_forward", "softmax_backward", "softmax_ce", "sparse_softmax_ce",
-    "mse", "sigmoid_bce", "binary_ce_probs", "categorical_ce_probs",
-    "conv2d_forward", "conv2d_backward",
-    "maxpool2d_forward", "maxpool2d_backward",
-    "batchnorm_forward", "batchnorm_backward",
-    "dropout_forward", "dropout_backward",
-    "sgd_step", "adagrad_step", "rmsprop_step", "adam_step",
-)
-COMPILED = ("cython", "numba")
+OPS = _ops.OPS
+COMPILED = tuple(name for name in _ops.MODULES if name in _ops.RUNTIMES)
 BACKENDS = ("numpy",) + COMPILED
-# "auto" tries these in order for each op: Cython first, as it needs no JIT warm-up (and Numba only once its
-# kernel is compiled: auto_choice). AUTO_OVERRIDES holds the ops where Numba measured at least 10% faster at
-# both 1 and 2 threads on a 2-core x86-64 machine (AMD EPYC, AVX2), float32 at the MNIST models' shapes, the
-# op's LeNet-5 shapes added up. Medians in us, numba vs cython, 1 thread / 2 threads, from
-#   pytest benches/bench_backends.py benches/bench_activations.py --benchmark-only  (and FASTNN_NUM_THREADS=1),
-# three runs of each for the conv2d and maxpool2d rows (session 6, after Cython's GEMM microkernel):
-#   conv2d_forward conv1 + conv2 903/631 vs 1129/767 (conv1 456/321 vs 706/406; conv2 split, 447/310 vs 423/361)
-#   maxpool2d_backward 64x28x28x6 276/177 vs 338/204
-#   batchnorm_forward 50176x32 1095/485 vs 1424/558
-#   activation_forward sigmoid 64x24x24x6 166/113 vs 311/192; activation_backward tanh 51/39 vs 101/83
-#   dropout_backward 64x256 2.9/2.6 vs 5.3/5.4
-# The rest stay with Cython: ties or split verdicts (conv2d_backward conv1 + conv2 2645/1095 vs 1859/1362,
-# dense, adam, batchnorm_backward 1640/695 vs 1538/671) and Cython wins (maxpool2d_forward 581/344 vs
-# 330/205, sparse_softmax_ce 6.6/6.3 vs 4.5/4.6). README, Performance, has the whole table; this machine moves
-# an op by up to 2x between runs, so a verdict near the 10% line can flip in another run.
+# "auto" takes the first of these that has the op, unless a later one measured at least AUTO_MARGIN faster at
+# every thread count in the auto table. Ahead-of-time Cython comes first: it has nothing to compile before
+# the first step, where a Numba kernel compiles for seconds (LeNet-5's: about a minute, cached after).
 AUTO_ORDER = ("cython", "numba", "numpy")
-_NUMBA_FIRST = ("numba", "cython", "numpy")
-AUTO_OVERRIDES = {op: _NUMBA_FIRST for op in (
-    "conv2d_forward", "maxpool2d_backward", "batchnorm_forward", "activation_forward", "activation_backward",
-    "dropout_backward")}
+AUTO_MARGIN = 0.10
+AUTO_TABLE = Path(_ops.__file__).with_name("auto.json")
 
 
 class BackendUnavailableError(RuntimeError):
     """Raised when a backend is asked for that did not load on this machine; the message says why."""
 
 
-_tables = {"numpy": None}   # backend -> {op: function}; filled lazily
-_errors = {}                # backend -> why it failed to load
+_tables = {}        # backend -> {op: function}; filled lazily
+_errors = {}        # backend -> why it failed to load
 _current = None
 _num_threads = None
 _blas_from_env = False      # $FASTNN_NUM_THREADS applied to BLAS (_blas_threads_from_env)
@@ -62,8 +36,7 @@ _blas_from_env = False      # $FASTNN_NUM_THREADS applied to BLAS (_blas_threads
 
 def _blas_threads_from_env():
     """$FASTNN_NUM_THREADS=n limits BLAS to n threads as set_num_threads(n) does, once, when the first backend
-    loads. Without the variable BLAS keeps its own setting (all cores, or the user's OPENBLAS_NUM_THREADS):
-    before this, FASTNN_NUM_THREADS=1 ran the dense layers' GEMMs on every core."""
+    loads. Without the variable BLAS keeps its own setting (all cores, or the user's OPENBLAS_NUM_THREADS)."""
     global _blas_from_env
     if _blas_from_env or _num_threads is not None or not os.environ.get("FASTNN_NUM_THREADS"):
         return
@@ -73,57 +46,43 @@ def _blas_threads_from_env():
     threadpool_limits(limits=get_num_threads(), user_api="blas")
 
 
-def _kernels_package():
-    """Import fastnn._kernels: installed by setup.py from kernels/, or found beside a source checkout."""
-    try:
-        return importlib.import_module("fastnn._kernels")
-    except ModuleNotFoundError as exc:
-        if exc.name != "fastnn._kernels":
-            raise
-    src = Path(__file__).resolve().parent.parent / "kernels"
-    spec = importlib.util.spec_from_file_location(
-        "fastnn._kernels", src / "__init__.py", submodule_search_locations=[str(src)])
-    if spec is None or not (src / "__init__.py").exists():
-        raise ModuleNotFoundError("fastnn._kernels is not installed and no kernels/ source folder was found")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fastnn._kernels"] = module
-    spec.loader.exec_module(module)
-    return module
+def _runtime(name):
+    """The shared runtime package of a compiled backend (fastnn.kernels._numba or ._cython)."""
+    return importlib.import_module(f"fastnn.kernels.{_ops.RUNTIMES[name]}")
 
 
 def _load(name):
-    """The op table of a backend, importing it on first use; None (with _errors[name] set) if it fails."""
-    if name in _tables and _tables[name] is not None:
+    """The op table of a backend, importing it on first use; None (with _errors[name] set) if it fails.
+
+    Every family folder of kernels/ops.py is imported as fastnn.kernels.<family>.<module>; a family whose
+    compiled module is missing (not built) leaves its ops out of that backend's table."""
+    if name in _tables:
         return _tables[name]
     _blas_threads_from_env()
     if name in _errors:
         return None
-    families = [f.__name__.rsplit(".", 1)[1] for f in reference.FAMILIES]
-    if name == "numpy":
-        modules = reference.FAMILIES
-    else:
-        try:
-            _kernels_package()
-            package = importlib.import_module(f"fastnn._kernels.{name}")
-            modules = []
-            for fam in families:
-                try:
-                    modules.append(importlib.import_module(f"fastnn._kernels.{name}.{fam}"))
-                except ModuleNotFoundError as exc:   # a family not written (or built) yet: its ops are missing
-                    if exc.name != f"fastnn._kernels.{name}.{fam}":
-                        raise
-            if not modules:
-                raise ImportError(f"no kernel modules found in fastnn._kernels.{name}")
-        except Exception as exc:  # a compiled backend that fails to import is simply absent
-            _errors[name] = f"{type(exc).__name__}: {exc}"
-            return None
-        if hasattr(package, "set_num_threads"):
-            package.set_num_threads(get_num_threads())
+    module_name = _ops.MODULES[name]
     table = {}
-    for module in modules:
-        for op in OPS:
-            if hasattr(module, op):
-                table[op] = getattr(module, op)
+    try:
+        runtime = _runtime(name) if name in _ops.RUNTIMES else None
+        for family, family_ops in _ops.FAMILIES.items():
+            qualified = f"fastnn.kernels.{family}.{module_name}"
+            try:
+                module = importlib.import_module(qualified)
+            except ModuleNotFoundError as exc:
+                if exc.name != qualified or name == "numpy":
+                    raise
+                continue
+            table.update({op: getattr(module, op) for op in family_ops if hasattr(module, op)})
+        if not table:
+            raise ImportError(f"no kernel modules found for backend {name!r}")
+    except Exception as exc:  # a compiled backend that fails to import is simply absent
+        if name == "numpy":
+            raise
+        _errors[name] = f"{type(exc).__name__}: {exc}"
+        return None
+    if runtime is not None:
+        runtime.set_num_threads(get_num_threads())
     _tables[name] = table
     return table
 
@@ -165,46 +124,89 @@ def get_backend():
     return _current
 
 
-def auto_choice(op):
-    """The backend that "auto" uses for op. Where Numba is the faster one but its kernel for op is not compiled
-    yet (nothing in its cache: a fresh install), Cython runs op instead, when it has it: compiling LeNet-5's
-    conv and pooling kernels takes about a minute, which pays for itself only after hundreds of epochs of
-    the digits. `python -m fastnn warmup` compiles them for later processes."""
-    order = AUTO_OVERRIDES.get(op, AUTO_ORDER)
-    for name in order:
-        table = _load(name)
-        if table is None or op not in table:
-            continue
-        if name == "numba" and not numba_compiled(op) and op in (_load("cython") or {}):
-            continue
-        return name
-    return "numpy"
+_auto_table = None
 
 
-_compiled = set()   # ops whose Numba kernel was found compiled: it stays so for the process
+def load_auto_table(path=None):
+    """The auto table (kernels/auto.json): {"machine", "command", "threads", "cases"}; {} when absent."""
+    try:
+        with open(path or AUTO_TABLE) as f:
+            table = json.load(f)
+    except FileNotFoundError:
+        return {}
+    if not isinstance(table, dict) or not isinstance(table.get("cases"), dict):
+        raise ValueError(f"{path or AUTO_TABLE} is not an auto table (benches/tools/auto_table.py writes one)")
+    return table
+
+
+def reload_auto_table():
+    global _auto_table
+    _auto_table = load_auto_table()
+
+
+def _measured(table, op, dtype):
+    """{backend: {threads: microseconds}} for op in dtype, summed over the op's cases in the table."""
+    totals = {}
+    for case in table.get("cases", {}).values():
+        if case.get("op") == op and case.get("dtype") == dtype:
+            for name, by_threads in case["us"].items():
+                for threads, us in by_threads.items():
+                    totals.setdefault(name, {}).setdefault(threads, 0.0)
+                    totals[name][threads] += us
+    return totals
+
+
+def choose(op, dtype, tables, table):
+    """(backend, why) that "auto" runs op on: a pure function of the op, the dtype name, the op tables of the
+    available backends ({name: {op: fn}}) and the auto table."""
+    candidates = [name for name in AUTO_ORDER if op in (tables.get(name) or {})]
+    if not candidates:
+        raise BackendUnavailableError(f"no available backend implements {op!r}")
+    first = candidates[0]
+    measured = _measured(table, op, dtype)
+    for name in candidates[1:]:
+        ours, theirs = measured.get(name), measured.get(first)
+        if ours and theirs and ours.keys() == theirs.keys() and all(
+                ours[t] <= (1 - AUTO_MARGIN) * theirs[t] for t in theirs):
+            ratios = ", ".join(f"{theirs[t] / ours[t]:.2f}x at {t} thr" for t in sorted(theirs, key=int))
+            return name, f"faster than {first}: {ratios}"
+    if len(candidates) == 1:
+        return first, "the only backend with this op"
+    if measured.get(first):
+        return first, f"first in {'/'.join(AUTO_ORDER)}; no other backend {AUTO_MARGIN:.0%} faster at every thread count"
+    return first, f"first in {'/'.join(AUTO_ORDER)}; not measured for {dtype}"
+
+
+def auto_choice(op, dtype="float32"):
+    """The backend that "auto" uses for op on arrays of dtype (choose() on this machine's backends)."""
+    if _auto_table is None:
+        reload_auto_table()
+    tables = {name: _load(name) for name in BACKENDS}
+    return choose(op, _dtype_name(dtype), tables, _auto_table)[0]
+
+
+def _dtype_name(dtype):
+    import numpy as np
+
+    return np.dtype(dtype).name
 
 
 def numba_compiled(op):
-    """Whether Numba's kernel for op runs without compiling first (built in this process or cached on disk
-    for this machine; fastnn._kernels.numba.compiled)."""
-    if op not in _compiled:
-        table = _load("numba")
-        if table is None or op not in table:
-            return False
-        if not sys.modules["fastnn._kernels.numba"].compiled(table[op]):
-            return False
-        _compiled.add(op)
-    return True
+    """Whether Numba's float32 kernel for op runs without compiling first (built in this process or cached on
+    disk for this machine): the CLI says when a first epoch will compile. It never changes what runs."""
+    table = _load("numba")
+    return table is not None and op in table and _runtime("numba").compiled(table[op])
 
 
-def kernel(op, backend=None):
-    """The function implementing op in backend (default: the selected one). Call once, at build time."""
+def kernel(op, backend=None, dtype="float32"):
+    """The function implementing op in backend (default: the selected one) for arrays of dtype (which only
+    "auto" looks at). Call once, at build time."""
     if op not in OPS:
         raise ValueError(f"unknown op {op!r}; known ops: {', '.join(OPS)}")
     name = backend or get_backend()
     _check_name(name)
     if name == "auto":
-        name = auto_choice(op)
+        name = auto_choice(op, dtype)
     table = _load(name)
     if table is None:
         raise BackendUnavailableError(f"backend {name!r} is not available on this machine: {_errors[name]}")
@@ -213,24 +215,28 @@ def kernel(op, backend=None):
     return table[op]
 
 
-def backend_report():
-    """Which backend serves each op under the current selection, and why any backend is missing."""
+def backend_report(dtype="float32"):
+    """Which backend serves each op (for dtype) under the current selection and why; why any backend is
+    missing; where the auto table was measured; the threads."""
     selected = get_backend()
     lines = [f"selected backend: {selected}"]
     for name in BACKENDS:
         ok = _load(name) is not None
-        state = "available" if ok else "unavailable: " + _errors.get(name, "")
-        borrowed = getattr(sys.modules.get(f"fastnn._kernels.{name}"), "BORROWED_FROM", None) if ok else None
-        if borrowed:
-            state += f" (this checkout's kernels are not compiled: the installed build in {borrowed})"
-        lines.append(f"  {name:7s} {state}")
+        lines.append(f"  {name:7s} " + ("available" if ok else "unavailable: " + _errors.get(name, "")))
+    if selected == "auto":
+        if _auto_table is None:
+            reload_auto_table()
+        m = _auto_table.get("machine")
+        lines.append(f"auto table: {AUTO_TABLE.name}, " + (
+            f"measured {m.get('date')} on {m.get('cpu')} ({m.get('isa')}, {m.get('cores')} cores) by "
+            f"`{_auto_table.get('command')}`" if m else "absent: the default order serves every op"))
+    tables = {name: _load(name) for name in BACKENDS}
     for op in OPS:
-        name = auto_choice(op) if selected == "auto" else selected
-        missing = "" if op in (_load(name) or {}) else "  (missing!)"
-        if selected == "auto" and name != "numba" and AUTO_OVERRIDES.get(op, AUTO_ORDER)[0] == "numba" \
-                and op in (_load("numba") or {}):
-            missing += "  (numba once compiled: python -m fastnn warmup)"
-        lines.append(f"  {op:22s} -> {name}{missing}")
+        if selected == "auto":
+            name, why = choose(op, _dtype_name(dtype), tables, _auto_table)
+        else:
+            name, why = selected, "selected" if op in (tables.get(selected) or {}) else "missing!"
+        lines.append(f"  {op:22s} -> {name:7s} {why}")
     from . import _threads
 
     lines.append(f"threads: {get_num_threads()}; idle thread pools: " + "; ".join(_threads.report()))
@@ -247,11 +253,8 @@ def set_num_threads(n):
 
     threadpool_limits(limits=n, user_api="blas")
     for name in COMPILED:
-        table = _tables.get(name)
-        if table is not None:
-            package = sys.modules.get(f"fastnn._kernels.{name}")
-            if package is not None and hasattr(package, "set_num_threads"):
-                package.set_num_threads(n)
+        if _tables.get(name) is not None:
+            _runtime(name).set_num_threads(n)
 
 
 def get_num_threads():

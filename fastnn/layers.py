@@ -10,7 +10,7 @@ Legend: N batch; shapes given without N are per-sample, as Keras's input_shape.
 import numpy as np
 
 from . import backend, initializers
-from .reference.activations import CODES
+from .kernels.activations.reference import CODES
 from .utils import check_float, check_int, pair
 
 # Activations a layer can apply; softmax is row-wise, the others element-wise (fused into the kernels).

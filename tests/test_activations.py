@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, impl, nans, same_across_threads
-from fastnn.reference.activations import CODES, SIGMOID, TANH
+from fastnn.kernels.activations.reference import CODES, SIGMOID, TANH
 
 ACTS = pytest.mark.parametrize("act", sorted(CODES.values()), ids=sorted(CODES, key=CODES.get))
 SHAPES = st.lists(st.integers(1, 9), min_size=1, max_size=3).map(tuple)

@@ -200,62 +200,6 @@ def test_backend_selection():
         fastnn.set_backend(old)
 
 
-def test_auto_follows_the_measured_order(monkeypatch):
-    # with every Numba kernel compiled (monkeypatched: the cache's real state is the next tests' business)
-    from fastnn import backend
-
-    monkeypatch.setattr(backend, "numba_compiled", lambda op: True)
-    available = fastnn.available_backends()
-    report = fastnn.backend_report()
-    for op in backend.OPS:
-        order = backend.AUTO_OVERRIDES.get(op, backend.AUTO_ORDER)
-        expected = next(name for name in order if name in available and op in backend._load(name))
-        assert backend.auto_choice(op) == expected
-        assert f"{op:22s} -> {expected}" in report   # the choice is visible
-    if "numba" in available:
-        assert backend.auto_choice("conv2d_forward") == "numba"
-
-
-def test_auto_runs_cython_while_numba_is_not_compiled(monkeypatch):
-    # a fresh install: Numba's kernels would compile for about a minute, so Cython runs those ops until
-    # `fastnn warmup` (or any use of the numba backend) has compiled them; without Cython, Numba still
-    # beats the NumPy reference by far and runs, compiled or not
-    from fastnn import backend
-
-    if not {"numba", "cython"} <= set(fastnn.available_backends()):
-        pytest.skip("needs both compiled backends")
-    compiled = set()
-    monkeypatch.setattr(backend, "numba_compiled", lambda op: op in compiled)
-    assert backend.auto_choice("conv2d_forward") == "cython"
-    assert "(numba once compiled: python -m fastnn warmup)" in fastnn.backend_report()
-    compiled.add("conv2d_forward")
-    assert backend.auto_choice("conv2d_forward") == "numba"
-    assert backend.auto_choice("conv2d_backward") == "cython"
-    monkeypatch.setitem(backend._tables, "cython", {})   # Cython without these ops
-    assert backend.auto_choice("conv2d_backward") == "numba"
-
-
-def test_numba_compiled_reads_the_cache_on_disk(tmp_path):
-    # one process compiles a kernel into an empty cache directory; the next one finds it there
-    import os
-    import subprocess
-    import sys
-
-    if "numba" not in fastnn.available_backends():
-        pytest.skip("numba not available")
-    code = ("import numpy as np, fastnn; from fastnn import backend; "
-            "before = backend.numba_compiled('activation_forward'); "
-            "x = np.linspace(-1, 1, 64, dtype=np.float32); "
-            "backend.kernel('activation_forward', 'numba')(np.empty_like(x), x, 1); "
-            "print(before, backend.numba_compiled('activation_forward'), backend.numba_compiled('conv2d_forward'))")
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    env.pop("NUMBA_DISABLE_JIT", None)
-    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert first.stdout.split() == ["False", "True", "False"]
-    assert second.stdout.split() == ["True", "True", "False"]
-
-
 def test_idle_thread_policy_is_set_before_numpy_loads():
     # a fresh interpreter that imports fastnn first: both variables reach the environment the runtimes read;
     # one that imports NumPy first is told OpenBLAS keeps its default spin; a user's own value wins

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, nans, same_across_threads
 from fastnn.layers import conv_output_size
-from fastnn.reference.activations import CODES, RELU
+from fastnn.kernels.activations.reference import CODES, RELU
 
 ACTS = pytest.mark.parametrize("act", sorted(CODES.values()), ids=sorted(CODES, key=CODES.get))
 

@@ -3,7 +3,6 @@ answers with 1 and 2 OpenMP threads, and passes the conformance suite when built
 (FASTNN_CYTHON_DEBUG=1), so an out-of-bounds index fails a test instead of corrupting memory.
 The op-by-op comparison with the NumPy reference lives in the family suites (test_<family>.py).
 """
-import importlib.machinery
 import importlib.util
 import os
 import shutil
@@ -17,14 +16,14 @@ import pytest
 
 import fastnn
 from conformance import DTYPES, impl, nans, same_across_threads, threads
-from fastnn import backend, reference
-from fastnn.reference.activations import RELU, TANH
+from fastnn import backend
+from fastnn.kernels.ops import FAMILIES
+from fastnn.kernels.activations.reference import RELU, TANH
 
 REPO = Path(__file__).resolve().parent.parent
 AVAILABLE = "cython" in backend.available_backends()
 needs_cython = pytest.mark.skipif(
     not AVAILABLE, reason=f"cython backend unavailable: {backend.unavailable_reason('cython')}")
-FAMILIES = [f.__name__.rsplit(".", 1)[1] for f in reference.FAMILIES]
 # Ops whose matrix products go to BLAS, which splits a GEMM by thread count: close, not bit-identical.
 BLAS_OPS = {"dense_forward", "dense_backward"}
 
@@ -33,46 +32,25 @@ BLAS_OPS = {"dense_forward", "dense_backward"}
 def test_every_op_is_compiled():
     for op in backend.OPS:
         fn = impl(op, "cython")
-        assert fn.__module__.startswith("fastnn._kernels.cython."), f"{op} comes from {fn.__module__}"
+        assert fn.__module__ == f"fastnn.kernels.{backend._ops.FAMILY_OF[op]}.cython", f"{op} comes from {fn.__module__}"
 
 
 def test_unbuilt_backend_says_why(tmp_path, monkeypatch):
     # the package's __init__ without any compiled module beside it, as after an install with no compiler
     pkg = tmp_path / "cython"
     pkg.mkdir()
-    shutil.copy(REPO / "kernels" / "cython" / "__init__.py", pkg / "__init__.py")
+    shutil.copy(REPO / "kernels" / "_cython" / "__init__.py", pkg / "__init__.py")
     spec = importlib.util.spec_from_file_location("fastnn_unbuilt_probe", pkg / "__init__.py",
                                                   submodule_search_locations=[str(pkg)])
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "fastnn_unbuilt_probe", module)   # so its relative import is looked up
-
-    monkeypatch.setattr(sys, "path", [str(tmp_path)])   # and no installed build on the path to borrow
     with pytest.raises(ImportError, match="Cython kernels were not compiled"):
         spec.loader.exec_module(module)
 
 
-def test_a_checkout_without_a_build_borrows_the_installed_one():
-    # `python -m fastnn ...` in a checkout imports the checkout's fastnn; with kernels/cython not compiled in
-    # place, the compiled modules of the installed fastnn serve, and backend_report says so
-    suffixes = importlib.machinery.EXTENSION_SUFFIXES
-    if any(p.name.endswith(tuple(suffixes)) for p in (REPO / "kernels" / "cython").iterdir()):
-        pytest.skip("this checkout's Cython kernels are compiled in place: nothing to borrow")
-    installed = [Path(p) / "fastnn" / "_kernels" / "cython" for p in sys.path if p and Path(p).resolve() != REPO]
-    if not any((d / f"_openmp{s}").is_file() for d in installed for s in suffixes):
-        pytest.skip("no installed fastnn with compiled Cython kernels")
-    code = ("import fastnn; print(fastnn.__file__); print(fastnn.available_backends()); "
-            "print(fastnn.backend_report())")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    assert out.splitlines()[0] == str(REPO / "fastnn" / "__init__.py")
-    assert "'cython'" in out.splitlines()[1]
-    assert "the installed build in" in out
-    borrowed = Path(out.split("the installed build in ")[1].split(")")[0])
-    assert (borrowed / "__init__.py").is_file() and REPO not in borrowed.parents
-
-
 @needs_cython
 def test_set_num_threads_reaches_the_kernels():
-    package = sys.modules["fastnn._kernels.cython"]
+    package = sys.modules["fastnn.kernels._cython"]
     for n in (1, 2):
         with threads(n):
             assert package.get_num_threads() == (n if package.OPENMP else 1)
@@ -144,10 +122,10 @@ def test_one_and_two_threads_agree(op, dtype):
     same_across_threads(op, "cython", *_cases(dtype)[op], dtype=dtype if op in BLAS_OPS else None)
 
 
-# Runs pytest on the family suites with fastnn._kernels.cython taken from the debug build: argv is
-# [kernels source folder, debug build folder, pytest arguments...].
+# Runs pytest on the family suites with every fastnn.kernels.<family>.cython module taken from the debug build:
+# argv is [kernels source folder, debug build folder, pytest arguments...].
 _DEBUG_RUNNER = r"""
-import importlib.util, sys
+import importlib.util, os, sys
 import numpy as np
 
 src, built = sys.argv[1], sys.argv[2]
@@ -161,9 +139,10 @@ def package(name, folder, path):
     return module
 
 
-package("fastnn._kernels", src, [src])
-package("fastnn._kernels.cython", src + "/cython", [built, src + "/cython"])
-from fastnn._kernels.cython import activations
+package("fastnn.kernels", src, [src])
+for folder in sorted(os.listdir(built)):   # the families and _cython: the build's modules, then the sources
+    package("fastnn.kernels." + folder, src + "/" + folder, [built + "/" + folder, src + "/" + folder])
+from fastnn.kernels.activations import cython as activations
 
 assert activations.__file__.startswith(built), activations.__file__
 try:  # a dx shorter than out: the bounds check must catch the write past its end
@@ -185,8 +164,8 @@ def _compiler():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (REPO / "setup.py").exists() or not (REPO / "kernels" / "cython").is_dir(),
-                    reason="needs the source checkout (setup.py, kernels/cython)")
+@pytest.mark.skipif(not (REPO / "setup.py").exists() or not (REPO / "kernels" / "_cython").is_dir(),
+                    reason="needs the source checkout (setup.py, kernels/)")
 @pytest.mark.skipif(_compiler() is None, reason="no C compiler")
 def test_conformance_with_bounds_checks(tmp_path):
     lib = tmp_path / "lib"
@@ -195,8 +174,9 @@ def test_conformance_with_bounds_checks(tmp_path):
         [sys.executable, "setup.py", "-q", "build_ext", "--build-lib", str(lib), "--build-temp", str(tmp_path / "o"),
          "-j", str(min(4, os.cpu_count() or 1))],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    built = lib / "fastnn" / "_kernels" / "cython"
-    missing = [f for f in ["_openmp"] + FAMILIES if not list(built.glob(f"{f}.*.so"))]
+    built = lib / "fastnn" / "kernels"
+    modules = ["_cython/_openmp"] + [f"{family}/cython" for family in FAMILIES]
+    missing = [m for m in modules if not list(built.glob(f"{m}.*.so"))]
     assert not missing, f"debug build failed for {missing}:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
 
     suites = [str(REPO / "tests" / f"test_{f}.py") for f in FAMILIES if (REPO / "tests" / f"test_{f}.py").exists()]
@@ -211,14 +191,17 @@ def test_conformance_with_bounds_checks(tmp_path):
     assert " passed" in run.stdout
 
 
-@pytest.mark.skipif(not (REPO / "kernels" / "cython" / "_gemm.h").exists(), reason="needs the source checkout")
+@pytest.mark.skipif(not (REPO / "kernels" / "_cython" / "_gemm.h").exists(), reason="needs the source checkout")
 @pytest.mark.skipif(_compiler() is None, reason="no C compiler")
 @pytest.mark.parametrize("variant", ["vector", "plain"])
 def test_c_helpers_against_plain_loops(tmp_path, variant):
     # the matrix product and the transposes under the Cython kernels, built as a small C program: "vector" with
     # GCC/Clang vector extensions (what setup.py builds), "plain" the fallback for other compilers
     exe = tmp_path / "check_helpers"
-    flags = ["-O2", "-Wall", "-Wextra", "-Werror", "-I", str(REPO / "kernels" / "cython")]
+    from fastnn.kernels.design import C_MACROS
+
+    flags = ["-O2", "-Wall", "-Wextra", "-Werror", "-I", str(REPO / "kernels" / "_cython")]
+    flags += [f"-D{name}={value}" for name, value in C_MACROS]
     if variant == "plain":
         flags.append("-DFASTNN_GEMM_PLAIN")
     build = subprocess.run([_compiler(), *flags, str(REPO / "tests" / "c" / "check_helpers.c"), "-o", str(exe), "-lm"],

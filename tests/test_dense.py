@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance import BACKEND_DTYPE, FEW, check, nans, same_across_threads
-from fastnn.reference.activations import CODES
+from fastnn.kernels.activations.reference import CODES
 
 ACTS = pytest.mark.parametrize("act", sorted(CODES.values()), ids=sorted(CODES, key=CODES.get))
 BIG = (130, 33, 257)  # N*K above GRAIN: the parallel bias/activation pass and the chunked db

@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from fastnn.reference import activations as A
-from fastnn.reference import batchnorm, conv2d, dense, dropout, losses, pooling, softmax_ce
+from fastnn.kernels.activations import reference as A
+from fastnn.kernels.batchnorm import reference as batchnorm
+from fastnn.kernels.conv2d import reference as conv2d
+from fastnn.kernels.dense import reference as dense
+from fastnn.kernels.dropout import reference as dropout
+from fastnn.kernels.losses import reference as losses
+from fastnn.kernels.pooling import reference as pooling
+from fastnn.kernels.softmax_ce import reference as softmax_ce
 
 RNG = np.random.default_rng(0)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fastnn import backend
-from fastnn.reference.activations import RELU
+from fastnn.kernels.activations.reference import RELU
 
 from conformance import COMPILED, assert_close, ref
 
@@ -19,8 +19,8 @@ pytestmark = pytest.mark.skipif("numba" not in COMPILED, reason="the numba backe
 
 @pytest.fixture
 def scratch_module():
-    backend.kernel("conv2d_forward", "numba")   # imports fastnn._kernels
-    module = importlib.import_module("fastnn._kernels._scratch")
+    backend.kernel("conv2d_forward", "numba")   # imports fastnn.kernels
+    module = importlib.import_module("fastnn.kernels._scratch")
     module.clear()
     yield module
     module.clear()

@@ -1,0 +1,51 @@
+"""The Numba backend's shared runtime: its thread count, and whether a kernel is compiled yet (options: config.py)."""
+import numba
+
+
+def set_num_threads(n):
+    """Threads for every parallel kernel here (capped at the pool Numba started with)."""
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+
+
+def get_num_threads():
+    return numba.get_num_threads()
+
+
+def compiled(kernel):
+    """Whether calling kernel on float32 arrays runs machine code at once: built in this process, or in
+    Numba's on-disk cache for this CPU and these sources. Otherwise its first call compiles it first, which
+    takes seconds to tens of seconds (LeNet-5's conv and pooling kernels: about a minute in all).
+
+    kernel: a jitted function, or a plain-Python entry point, judged by the jitted functions it calls by name
+    (its callees are built into theirs). Reads Numba's cache index through Numba's own classes, which are
+    not public API: if they change, every kernel counts as compiled, which is how fastnn behaved before.
+    """
+    from numba.core.dispatcher import Dispatcher
+
+    if isinstance(kernel, Dispatcher):
+        jitted = [kernel]
+    else:
+        names = getattr(getattr(kernel, "__code__", None), "co_names", ())
+        jitted = [f for f in (kernel.__globals__.get(n) for n in names) if isinstance(f, Dispatcher)]
+    if not jitted:   # NUMBA_DISABLE_JIT: plain Python, never machine code
+        return False
+    try:
+        return all(_float32_build(list(f.signatures)) or _float32_build(_cached_signatures(f)) for f in jitted)
+    except Exception:
+        return True
+
+
+def _cached_signatures(dispatcher):
+    """The signatures in dispatcher's cache index that were built for this CPU ([] without a cache)."""
+    cache = getattr(dispatcher, "_cache", None)
+    if cache is None or not hasattr(cache, "_cache_file"):
+        return []
+    machine = dispatcher.targetctx.codegen().magic_tuple()
+    return [key[0] for key in cache._cache_file._load_index() if key[1] == machine]
+
+
+def _float32_build(signatures):
+    """Whether one of signatures takes float32 arrays, or no float arrays at all (check_code(act): an int)."""
+    def floats(sig):
+        return {t.dtype for t in sig if isinstance(getattr(t, "dtype", None), numba.types.Float)}
+    return any(numba.float32 in floats(sig) or not floats(sig) for sig in signatures)

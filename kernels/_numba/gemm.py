@@ -1,0 +1,121 @@
+"""A register-blocked matrix product for the convolutions' GEMMs (Numba, with one LLVM intrinsic).
+
+c (M, N) (+)= A @ B, where A's rows start anywhere in a (a table of offsets: a matrix, its transpose, or a
+convolution's windows in place), the reduction may run in two levels (a window's rows, then the elements
+along each), and B's rows are contiguous; gemm below says exactly.
+
+Why an intrinsic: the product's speed is in keeping a block of c in registers for the whole reduction. The
+loops Numba hands LLVM cannot say that: LLVM vectorises the innermost loop, so either the block of c goes to
+memory on every step (a rank-8 update: one vector load per multiply-add) or the reduction becomes a
+vectorised dot product (horizontal sums at every end). Scalar accumulators written out in Python are not
+regrouped into vectors by LLVM's SLP pass (it stayed scalar code). _block_ir is the BLIS-style microkernel
+written as LLVM IR: MR x NR = 6 x 16 of c in twelve 8-lane vectors, and per reduction step two vector loads
+of B, six broadcasts of A and twelve multiply-adds. The IR is target-neutral (<8 x float> and
+llvm.fmuladd): LLVM maps it to AVX2's 256-bit FMA here, splits it for SSE, and fuses only where the CPU has
+FMA. The convolutions it serves, against the rank-8 and dot-product loops it replaced: README, Performance
+(benches/tools/revisions.py).
+float64 takes the same path with <8 x double> (two registers per vector, so it spills): correct, slower,
+and only ever used for gradient checks.
+With NUMBA_DISABLE_JIT=1 the block is a NumPy loop with the same semantics.
+"""
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ..design import GEMM_LANES, GEMM_MR, GEMM_NR
+from .config import jit
+
+MR, NR, LANES = GEMM_MR, GEMM_NR, GEMM_LANES
+
+
+def _block_python(c, ci, ldc, a, ao, aoi, b, bi, steps, mr, accumulate):
+    (s1, acs1, ldb1), (s2, acs2, ldb2) = steps
+    for i in range(mr):
+        row = c[ci + i * ldc:ci + i * ldc + NR]
+        acc = row.copy() if accumulate else np.zeros_like(row)
+        for t1 in range(s1):
+            for t2 in range(s2):
+                at, bt = ao[aoi + i] + t1 * acs1 + t2 * acs2, bi + t1 * ldb1 + t2 * ldb2
+                acc += a[at] * b[bt:bt + NR]
+        row[:] = acc
+
+
+@intrinsic
+def _block_ir(typingctx, c, ci, ldc, a, ao, aoi, b, bi, steps, mr, accumulate):
+    """c[ci + i ldc + j] (+)= sum over t1, t2 of a[ao[aoi + i] + t1 acs1 + t2 acs2] b[bi + t1 ldb1 + t2 ldb2 + j]
+    for i < mr <= MR, j < NR; steps = ((s1, acs1, ldb1), (s2, acs2, ldb2)), t1 < s1 and t2 < s2. Rows
+    mr..MR-1 repeat row mr-1's loads and are not stored, so nothing outside the mr rows is touched."""
+    sig = types.void(c, ci, ldc, a, ao, aoi, b, bi, steps, mr, accumulate)
+
+    def codegen(context, builder, sig, args):
+        c, ci, ldc, a, ao, aoi, b, bi, steps, mr, accumulate = args
+        (s1, acs1, ldb1), (s2, acs2, ldb2) = (cgutils.unpack_tuple(builder, builder.extract_value(steps, k))
+                                              for k in range(2))
+        fty = context.get_data_type(sig.args[0].dtype)
+        vty = ir.VectorType(fty, LANES)
+        i64 = ir.IntType(64)
+        name = "llvm.fmuladd.v%df%d" % (LANES, 32 if fty == ir.FloatType() else 64)
+        fmuladd = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3), name)
+        cp, ap, bp = (context.make_array(sig.args[k])(context, builder, v).data for k, v in ((0, c), (3, a), (6, b)))
+        op = context.make_array(sig.args[4])(context, builder, ao).data
+
+        def const(v):
+            return ir.Constant(i64, v)
+
+        def vector_at(base, offset):
+            return builder.bitcast(builder.gep(base, [offset]), vty.as_pointer())
+
+        last = builder.sub(mr, const(1))
+        rows = [builder.select(builder.icmp_signed("<", const(i), mr), const(i), last) for i in range(MR)]
+        acc = [[cgutils.alloca_once(builder, vty) for _ in range(NR // LANES)] for _ in range(MR)]
+        c_at = [[vector_at(cp, builder.add(builder.add(ci, builder.mul(rows[i], ldc)), const(v * LANES)))
+                 for v in range(NR // LANES)] for i in range(MR)]
+        with builder.if_else(accumulate) as (load, zero):
+            with load:
+                for i in range(MR):
+                    for v, ptr in enumerate(c_at[i]):
+                        builder.store(builder.load(ptr, align=1), acc[i][v])
+            with zero:
+                for row in acc:
+                    for slot in row:
+                        builder.store(ir.Constant(vty, None), slot)
+        splat_mask = ir.Constant(ir.VectorType(ir.IntType(32), LANES), None)
+        a_rows = [builder.load(builder.gep(op, [builder.add(aoi, r)])) for r in rows]
+        with cgutils.for_range(builder, s1) as outer:
+            a1, b1 = builder.mul(outer.index, acs1), builder.add(bi, builder.mul(outer.index, ldb1))
+            with cgutils.for_range(builder, s2) as inner:
+                b_row = builder.add(b1, builder.mul(inner.index, ldb2))
+                bv = [builder.load(vector_at(bp, builder.add(b_row, const(v * LANES))), align=1)
+                      for v in range(NR // LANES)]
+                a_step = builder.add(a1, builder.mul(inner.index, acs2))
+                for i in range(MR):
+                    av = builder.load(builder.gep(ap, [builder.add(a_rows[i], a_step)]))
+                    one = builder.insert_element(ir.Constant(vty, ir.Undefined), av, ir.Constant(ir.IntType(32), 0))
+                    splat = builder.shuffle_vector(one, ir.Constant(vty, ir.Undefined), splat_mask)
+                    for v in range(NR // LANES):
+                        builder.store(builder.call(fmuladd, [splat, bv[v], builder.load(acc[i][v])]), acc[i][v])
+        for i in range(MR):
+            with builder.if_then(builder.icmp_signed("<", const(i), mr)):
+                for v, ptr in enumerate(c_at[i]):
+                    builder.store(builder.load(acc[i][v]), ptr, align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_block = _block_python if numba.config.DISABLE_JIT else _block_ir
+
+
+# c[i ldc + j] (+)= sum over t1 < s1, t2 < s2 of a[ao[i] + t1 acs1 + t2 acs2] b[t1 ldb1 + t2 ldb2 + j] for
+# i < m, j < n, n % NR == 0; c, a, b flat, ao (>=m,) int64: where A's rows start in a;
+# steps = ((s1, acs1, ldb1), (s2, acs2, ldb2)), a plain product over t < s: ((1, 0, 0), (s, acs, ldb)).
+# The caller guarantees every index stays inside c, a, b and ao: the blocks have no bounds checks.
+@jit
+def gemm(c, ldc, m, n, a, ao, b, steps, accumulate):
+    for i0 in range(0, m, MR):
+        mr = min(MR, m - i0)
+        for j0 in range(0, n, NR):
+            _block(c, i0 * ldc + j0, ldc, a, ao, i0, b, j0, steps, mr, accumulate)
