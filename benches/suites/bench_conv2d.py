@@ -9,7 +9,7 @@ import pytest
 from fastnn.layers import conv_output_size
 from fastnn.kernels.activations.reference import RELU
 
-from conftest import assert_close
+from fastnn.testing import assert_close
 
 # name: (N, H, W, C, kernel, K, padding, first layer?)
 LAYERS = {
@@ -84,7 +84,7 @@ def test_conv2d_forward_torch(benchmark, threads, rng, name):
     benchmark.group = f"conv2d_forward {label(name)}"
     benchmark.extra_info.update(backend="torch", threads=threads)
     result = benchmark(forward)
-    assert_close(result.numpy().transpose(0, 2, 3, 1), out)
+    assert_close(result.numpy().transpose(0, 2, 3, 1), out, np.float32)
 
 
 @SHAPES
@@ -109,6 +109,6 @@ def test_conv2d_backward_torch(benchmark, threads, rng, name):
     conv2d_backward(*expected)
     dx, dw, db = expected[:3]
     if dx is not None:
-        assert_close(grads[0].numpy().transpose(0, 2, 3, 1), dx)
-    assert_close(grads[-2].numpy().transpose(2, 3, 1, 0), dw)
-    assert_close(grads[-1].numpy(), db)
+        assert_close(grads[0].numpy().transpose(0, 2, 3, 1), dx, np.float32)
+    assert_close(grads[-2].numpy().transpose(2, 3, 1, 0), dw, np.float32)
+    assert_close(grads[-1].numpy(), db, np.float32)

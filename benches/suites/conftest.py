@@ -12,11 +12,9 @@ from fastnn import backend  # isort: skip
 import numpy as np
 import pytest
 
+from fastnn.testing import assert_close, copy_args
+
 BACKENDS = backend.available_backends()  # "numpy" first: the baseline row of every group
-# float32 results: another summation order, or another BLAS kernel, moves the last bits
-RTOL, ATOL = 1e-4, 1e-5
-
-
 @pytest.fixture(scope="session", autouse=True)
 def threads():
     """FASTNN_NUM_THREADS (default: every core), applied to every backend and to BLAS for the whole run."""
@@ -33,17 +31,6 @@ def backend_name(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
-
-
-def copies(args):
-    """Copies of the array arguments (an array passed twice stays one array), other arguments as they are."""
-    memo = {}
-    return [memo.setdefault(id(a), a.copy()) if isinstance(a, np.ndarray) else a for a in args]
-
-
-def assert_close(actual, expected):
-    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
-    np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL * scale)
 
 
 def pytest_collect_file(file_path, parent):
@@ -66,9 +53,9 @@ def bench_op(benchmark, backend_name, threads):
             fn = backend.kernel(op, backend_name)
         except backend.BackendUnavailableError as exc:
             pytest.skip(str(exc))
-        expected = copies(args)
+        expected = copy_args(args)
         backend.kernel(op, "numpy")(*expected)
-        fresh = copies(args)
+        fresh = copy_args(args)
         fn(*fresh)  # compiles; untimed
         benchmark.group = group
         benchmark.extra_info.update(backend=backend_name, threads=threads)
@@ -78,7 +65,7 @@ def bench_op(benchmark, backend_name, threads):
             if isinstance(e, np.ndarray):
                 assert a.dtype == e.dtype
                 try:
-                    assert_close(a, e)
+                    assert_close(a, e, e.dtype)
                 except AssertionError as exc:
                     raise AssertionError(f"{op} ({backend_name}) argument {i} differs from the reference") from exc
 

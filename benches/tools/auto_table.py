@@ -22,11 +22,11 @@ import fastnn  # isort: skip  (first: its thread-pool settings must precede NumP
 import numpy as np
 
 from fastnn import backend
+from fastnn.testing import assert_close, copy_args
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benches" / "suites"))
 from bench_backends import CASES  # noqa: E402
-from conftest import assert_close, copies  # noqa: E402
 
 
 def machine():
@@ -64,13 +64,13 @@ def as_dtype(args, dtype):
 def checked_kernel(op, name, args):
     """name's kernel for op, compiled (called once) and checked against the reference on copies of args."""
     fn = backend.kernel(op, name)
-    expected, actual = copies(args), copies(args)
+    expected, actual = copy_args(args), copy_args(args)
     backend.kernel(op, "numpy")(*expected)
     fn(*actual)
     for i, (a, e) in enumerate(zip(actual, expected)):
         if isinstance(e, np.ndarray) and e.dtype.kind == "f":
             try:
-                assert_close(a, e)
+                assert_close(a, e, e.dtype)
             except AssertionError as exc:
                 raise AssertionError(f"{op} ({name}) argument {i} differs from the reference") from exc
     return fn
@@ -95,7 +95,7 @@ def measure(dtypes, thread_counts, turns, per_turn):
     for group, (op, make, _) in CASES.items():
         for dtype in dtypes:
             args = as_dtype(make(rng), dtype)
-            calls = {name: (checked_kernel(op, name, args), copies(args)) for name in compiled}
+            calls = {name: (checked_kernel(op, name, args), copy_args(args)) for name in compiled}
             us = {name: {} for name in compiled}
             for n in thread_counts:
                 backend.set_num_threads(n)

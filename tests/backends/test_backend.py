@@ -10,7 +10,7 @@ import fastnn
 from fastnn import backend
 from fastnn.kernels import ops
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_op_of_the_table_has_a_reference():

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, nans, ref, same_across_threads
+from .conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, nans, ref, same_across_threads
 from fastnn.layers import conv_output_size
 
 

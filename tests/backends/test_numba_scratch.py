@@ -12,7 +12,7 @@ import pytest
 from fastnn import backend
 from fastnn.kernels.activations.reference import RELU
 
-from conformance import COMPILED, assert_close, ref
+from ..ops.conformance import COMPILED, assert_close, ref
 
 pytestmark = pytest.mark.skipif("numba" not in COMPILED, reason="the numba backend is not available")
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, nans, ref, same_across_threads
+from .conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, nans, ref, same_across_threads
 
 BIG = pytest.mark.parametrize("shape", [(5462, 6), (129, 257)], ids=["few_channels", "many_channels"])
 MOMENTUM, EPS = 0.99, 1e-3

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, nans, same_across_threads
+from .conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, nans, same_across_threads
 from fastnn.kernels.losses.reference import EPSILON
 
 LOSSES = ("mse", "sigmoid_bce", "binary_ce_probs", "categorical_ce_probs")

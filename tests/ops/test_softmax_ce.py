@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, impl, nans, same_across_threads
+from .conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, impl, nans, same_across_threads
 
 BIG = (300, 130)  # above GRAIN: rows in parallel
 ROWS = st.integers(1, 9)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, nans, ref, same_across_threads
+from .conformance import BACKEND_DTYPE, COMPILED, FEW, assert_float32_only, check, nans, ref, same_across_threads
 
 SHAPES = st.lists(st.integers(1, 9), min_size=1, max_size=4).map(tuple)
 SEEDS = st.one_of(st.sampled_from([0, 1, 2**32, 2**63 - 1]), st.integers(0, 2**63 - 1))

@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from conformance import COMPILED
+from fastnn.kernels.ops import FAMILIES
 
-ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["test_activations.py", "test_dense.py", "test_softmax_ce.py", "test_losses.py", "test_batchnorm.py",
-           "test_dropout.py", "test_optim.py", "test_conv2d.py", "test_pooling.py"]
+from ..ops.conformance import COMPILED
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULES = [f"test_{family}.py" for family in FAMILIES]   # the conformance module of every op family
 pytestmark = pytest.mark.skipif("numba" not in COMPILED, reason="the numba backend is not available")
 
 
 def run_pytest(env, select, *extra):
-    cmd = [sys.executable, "-m", "pytest", *[str(ROOT / "tests" / m) for m in MODULES], "-q", "-x",
+    cmd = [sys.executable, "-m", "pytest", *[str(ROOT / "tests" / "ops" / m) for m in MODULES], "-q", "-x",
            "-p", "no:cacheprovider", "-k", select, *extra]
     done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 import fastnn
-from conformance import DTYPES, impl, nans, same_across_threads, threads
+from ..ops.conformance import DTYPES, impl, nans, same_across_threads, threads
 from fastnn import backend
 from fastnn.kernels.ops import FAMILIES
 from fastnn.kernels.activations.reference import RELU, TANH
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 AVAILABLE = "cython" in backend.available_backends()
 needs_cython = pytest.mark.skipif(
     not AVAILABLE, reason=f"cython backend unavailable: {backend.unavailable_reason('cython')}")
@@ -179,14 +179,14 @@ def test_conformance_with_bounds_checks(tmp_path):
     missing = [m for m in modules if not list(built.glob(f"{m}.*.so"))]
     assert not missing, f"debug build failed for {missing}:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
 
-    suites = [str(REPO / "tests" / f"test_{f}.py") for f in FAMILIES if (REPO / "tests" / f"test_{f}.py").exists()]
+    suites = [str(p) for p in (REPO / "tests" / "ops" / f"test_{f}.py" for f in FAMILIES) if p.exists()]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(fastnn.__file__).parent.parent),
                                                        os.environ.get("PYTHONPATH", "")]))
     # a bounds error inside a noexcept helper is reported as unraisable: make that an error too
     run = subprocess.run(
         [sys.executable, "-c", _DEBUG_RUNNER, str(REPO / "kernels"), str(built), "-q", "-x", "-k", "cython",
          "-p", "no:cacheprovider", "-W", "error::pytest.PytestUnraisableExceptionWarning", *suites],
-        cwd=REPO / "tests", env=env, capture_output=True, text=True, timeout=900)
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, f"{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
     assert " passed" in run.stdout
 
@@ -204,7 +204,7 @@ def test_c_helpers_against_plain_loops(tmp_path, variant):
     flags += [f"-D{name}={value}" for name, value in C_MACROS]
     if variant == "plain":
         flags.append("-DFASTNN_GEMM_PLAIN")
-    build = subprocess.run([_compiler(), *flags, str(REPO / "tests" / "c" / "check_helpers.c"), "-o", str(exe), "-lm"],
+    build = subprocess.run([_compiler(), *flags, str(REPO / "tests" / "backends" / "c" / "check_helpers.c"), "-o", str(exe), "-lm"],
                            capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import BACKEND_DTYPE, FEW, check, nans, same_across_threads
+from .conformance import BACKEND_DTYPE, FEW, check, nans, same_across_threads
 from fastnn.kernels.activations.reference import CODES
 
 ACTS = pytest.mark.parametrize("act", sorted(CODES.values()), ids=sorted(CODES, key=CODES.get))

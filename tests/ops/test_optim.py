@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import (BACKEND_DTYPE, COMPILED, FEW, assert_close, assert_float32_only, copy_args, impl, ref,
+from .conformance import (BACKEND_DTYPE, COMPILED, FEW, assert_close, assert_float32_only, copy_args, impl, ref,
                          same_across_threads)
 
 STEPS = 4

@@ -1,6 +1,6 @@
 """Shared pieces of the conformance suite: every compiled backend against the NumPy reference.
 
-One tolerance table for every op. Test modules parametrize with BACKEND_DTYPE and call ref()/impl().
+One tolerance table for every op (fastnn.testing, shared with the benchmarks). Test modules parametrize with BACKEND_DTYPE and call ref()/impl().
 """
 import contextlib
 import os
@@ -12,6 +12,7 @@ import pytest
 from hypothesis import settings
 
 from fastnn import backend
+from fastnn.testing import TOL, assert_close, copy_args  # noqa: F401  (the suites import them from here)
 
 COMPILED = [name for name in backend.available_backends() if name != "numpy"]
 DTYPES = [np.float32, np.float64]
@@ -20,24 +21,12 @@ BACKEND_DTYPE = pytest.mark.parametrize(
     [pytest.param(b, d, id=f"{b}-{np.dtype(d).name}") for b in COMPILED for d in DTYPES],
 )
 
-# Relative to the magnitude of the reference result: float32 kernels may sum in another order.
-TOL = {np.float32: {"rtol": 1e-4, "atol": 1e-5}, np.float64: {"rtol": 1e-10, "atol": 1e-12}}
-
-
 def ref(op):
     return backend.kernel(op, "numpy")
 
 
 def impl(op, backend_name):
     return backend.kernel(op, backend_name)
-
-
-def assert_close(actual, expected, dtype):
-    """Compare with the table's tolerance, scaled by the size of the expected values."""
-    expected = np.asarray(expected)
-    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
-    tol = TOL[np.dtype(dtype).type]
-    np.testing.assert_allclose(actual, expected, rtol=tol["rtol"], atol=tol["atol"] * scale)
 
 
 # Hypothesis-drawn shapes: few examples, the same on every run, and no deadline (the first call compiles);
@@ -48,12 +37,6 @@ FEW = settings(max_examples=8, deadline=None, derandomize=True)
 def nans(shape, dtype):
     """An output buffer filled with NaN, so an element the kernel fails to write shows up."""
     return np.full(shape, np.nan, dtype)
-
-
-def copy_args(args):
-    """Copies of the array arguments (an array passed twice stays one array); other arguments as they are."""
-    memo = {}
-    return [memo.setdefault(id(a), a.copy()) if isinstance(a, np.ndarray) else a for a in args]
 
 
 def check(op, backend_name, dtype, *args):
