@@ -17,10 +17,11 @@ GRAIN = 1 << 15
 CHUNK = 1 << 12
 
 # conv2d: output rows are taken in tiles of CONV_TILE elements (a dP tile or an output block: 32 KiB of
-# float32, L1), never the whole batch; a backward call splits its samples into at most CONV_CHUNKS chunks,
-# each with its own dw/db partial, added in chunk order (1 and N threads give the same bits).
+# float32, L1), never the whole batch. conv2d and pooling split a call's samples into at most SAMPLE_CHUNKS
+# chunks, each with its own partial sums (conv2d's dw, db), added in chunk order (1 and N threads give the
+# same bits).
 CONV_TILE = 1 << 13
-CONV_CHUNKS = 16
+SAMPLE_CHUNKS = 16
 
 C_MACROS = [("FASTNN_MR", GEMM_MR), ("FASTNN_NR", GEMM_NR), ("FASTNN_GRAIN", GRAIN),
-            ("FASTNN_CONV_TILE", CONV_TILE), ("FASTNN_CONV_CHUNKS", CONV_CHUNKS)]
+            ("FASTNN_CONV_TILE", CONV_TILE), ("FASTNN_SAMPLE_CHUNKS", SAMPLE_CHUNKS)]

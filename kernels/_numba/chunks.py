@@ -4,6 +4,9 @@ A parallel column sum (dense's db, batchnorm's statistics) keeps one partial per
 adds the partials in chunk order. The chunks depend only on the shape, never on the thread count, and the
 serial path walks the same chunks, so 1 and N threads give bit-identical sums.
 """
+from numba import get_num_threads
+
+from ..design import SAMPLE_CHUNKS
 from .config import CHUNK, GRAIN, jit
 
 
@@ -28,3 +31,31 @@ def sum_partials(total, partial):
     total[:] = partial[0]
     for k in range(1, partial.shape[0]):
         total += partial[k]
+
+
+# samples per chunk, chunks for n samples and `work` multiply-adds (or elements): one chunk (serial) unless
+# parallel(work), else at most SAMPLE_CHUNKS. The shape alone decides, never the thread count (conv2d, pooling).
+@jit
+def sample_chunks(n, work):
+    if not parallel(work) or n == 1:
+        return n, 1
+    per = (n + min(n, SAMPLE_CHUNKS) - 1) // min(n, SAMPLE_CHUNKS)
+    return per, (n + per - 1) // per
+
+
+# worker threads of a call: Numba's thread count, never more than the chunks
+def worker_threads():
+    return min(get_num_threads(), SAMPLE_CHUNKS)
+
+
+# A call's scratch buffer (kernels/_scratch.py) is cut into parts in order. Each part starts on a cache line
+# (16 elements: 64 bytes of float32), as a fresh array would; parts packed unaligned measured 5-15% slower.
+@jit
+def aligned(n):
+    return (n + 15) // 16 * 16
+
+
+# (buf[at:at+n], where the next part starts): the next part of a scratch buffer
+@jit
+def take(buf, at, n):
+    return buf[at:at + n], at + aligned(n)

@@ -12,8 +12,7 @@ regrouped into vectors by LLVM's SLP pass (it stayed scalar code). _block_ir is 
 written as LLVM IR: MR x NR = 6 x 16 of c in twelve 8-lane vectors, and per reduction step two vector loads
 of B, six broadcasts of A and twelve multiply-adds. The IR is target-neutral (<8 x float> and
 llvm.fmuladd): LLVM maps it to AVX2's 256-bit FMA here, splits it for SSE, and fuses only where the CPU has
-FMA. The convolutions it serves, against the rank-8 and dot-product loops it replaced: README, Performance
-(benches/tools/revisions.py).
+FMA.
 float64 takes the same path with <8 x double> (two registers per vector, so it spills): correct, slower,
 and only ever used for gradient checks.
 With NUMBA_DISABLE_JIT=1 the block is a NumPy loop with the same semantics.
@@ -29,6 +28,12 @@ from ..design import GEMM_LANES, GEMM_MR, GEMM_NR
 from .config import jit
 
 MR, NR, LANES = GEMM_MR, GEMM_NR, GEMM_LANES
+
+
+# n rounded up to the block's width NR: the widths the product takes
+@jit
+def padded(n):
+    return (n + NR - 1) // NR * NR
 
 
 def _block_python(c, ci, ldc, a, ao, aoi, b, bi, steps, mr, accumulate):

@@ -1,7 +1,7 @@
 """2-D convolution, channels-last, with bias and activation fused (kernels/conv2d/reference.py).
 
-Legend (N, H, W, C, KH, KW, K, OH, OW, strides, padding), the canvas and Q, Qp, K16: kernels/numba/conv2d.py's
-docstring; this kernel has the same design, shapes and buffers.
+Legend, the canvas, Q, Qp, K16 and every size of a call: plan.py (the Plan both backends share). The design
+is numba.py's.
 
 Every product is _gemm.h's register-blocked microkernel (a 6x16 block of the result in registers), reading
 its operands where they lie through a table of row offsets and a two-level reduction, so nothing is copied
@@ -18,8 +18,6 @@ into im2row form:
 Output rows are taken in tiles (TILE elements of a block or of dP; dz rows up to 4 TILE), never the batch.
 The planar layer moves its output to channels-last and its dz to planar with _transpose.h's 8x8 vector
 transposes (a scalar loop there moves one float per store, at a stride of K floats).
-Measured against the planar-canvas kernels this replaced, and beside Numba's: README, Performance
-(python benches/bench_revisions.py REV --cython).
 
 Parallel: forward, one sample per task. Backward, fixed chunks of samples (at most CHUNKS), each owned by one
 thread: dx of a sample needs no locks, and dw, db are summed into one partial per chunk, added in chunk
@@ -28,9 +26,12 @@ bit-identical results. The work of a sample or chunk is a cdef function (memoryv
 assigned inside prange). Buffers come from scratch kept between calls (the section below): after a layer's
 first call, no array memory is allocated here.
 """
+from functools import lru_cache
+
 import numpy as np
 
 from .._scratch import scratch
+from .plan import conv2d_plan
 
 from cython.parallel cimport prange, threadid
 
@@ -40,59 +41,31 @@ from _shared cimport (GRAIN, RELU, SIGMOID, TANH, act_backward, act_forward, bin
 
 bind_threads()
 
-cdef extern from *:   # kernels/design.py's CONV_TILE and CONV_CHUNKS, passed by setup.py
+cdef extern from *:   # kernels/design.py's CONV_TILE and SAMPLE_CHUNKS, passed by setup.py
     enum: TILE "FASTNN_CONV_TILE"
-    enum: CHUNKS "FASTNN_CONV_CHUNKS"
+    enum: CHUNKS "FASTNN_SAMPLE_CHUNKS"
 
 
-# The sizes of one call (the Numba backend's _plan and _layout).
+# A call's Plan (plan.py), read by field name into this C struct of the same names (Cython converts the
+# dict); computed once per shape.
 cdef struct Plan:
     Py_ssize_t n, h, width, nc, kh, kw, nk, oh, ow, q
     int sh, sw, ph, pw
-    bint direct        # C == 1 at stride 1: the planar forward and the dot-product dw
-    Py_ssize_t wp, hp, pitch, run   # the canvas: Wp, Hp, Wp C; a window's run KW C
-    Py_ssize_t qp, k16
-    Py_ssize_t rows    # output rows per dP tile
-    Py_ssize_t frows   # output rows per forward block
-    Py_ssize_t grows   # output rows per dw product (dz rows up to 4 TILE, read again for every 6 window elements)
-    Py_ssize_t canvas  # elements of a canvas: Hp rows, a spare row, NR spare zeros
-    Py_ssize_t apitch  # the planar forward's acc row pitch
-    Py_ssize_t prow    # rows of a dw partial: Q, or Q rounded up to 4 for _dot_nt
-    Py_ssize_t k2      # the planar dw's filters, rounded up to 2 for _dot_nt
+    bint direct
+    Py_ssize_t wp, hp, pitch, run, qp, k16, rows, frows, grows, canvas, apitch, prow, k2
 
 
-cdef Plan _plan(Py_ssize_t n, Py_ssize_t h, Py_ssize_t width, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t nc,
-                Py_ssize_t nk, Py_ssize_t oh, Py_ssize_t ow, int sh, int sw, int ph, int pw) noexcept:
-    cdef Plan p
-    p.n, p.h, p.width, p.nc, p.kh, p.kw, p.nk, p.oh, p.ow = n, h, width, nc, kh, kw, nk, oh, ow
-    p.sh, p.sw, p.ph, p.pw = sh, sw, ph, pw
-    p.q = kh * kw * nc
-    p.direct = nc == 1 and sh == 1 and sw == 1
-    p.wp = (ow - 1) * sw + kw
-    p.hp = (oh - 1) * sh + kh
-    p.pitch = p.wp * nc
-    p.run = kw * nc
-    p.qp = padded(p.q)
-    p.k16 = padded(nk)
-    p.rows = max(1, min(oh, TILE // (ow * p.qp)))
-    p.frows = max(1, min(oh, TILE // (p.wp * nk if p.direct else ow * p.k16)))
-    p.grows = max(p.rows, min(oh, 4 * TILE // (ow * p.k16)))
-    p.canvas = (p.hp + 1) * p.pitch + FASTNN_NR
-    p.apitch = padded(p.frows * p.wp)
-    p.prow = (p.q + 3) // 4 * 4 if p.direct else p.q
-    p.k2 = (nk + 1) // 2 * 2
-    return p
+_plan = lru_cache(maxsize=64)(conv2d_plan)
 
 
-# the geometry of a call, as _plan takes it
-def _geometry(x, w, out, sh, sw, ph, pw):
+def _call_plan(x, w, out, sh, sw, ph, pw):
     n, h, width, nc = x.shape
     kh, kw, _, nk = w.shape
-    return n, h, width, kh, kw, nc, nk, out.shape[1], out.shape[2], sh, sw, ph, pw
+    return _plan(n, h, width, nc, kh, kw, nk, out.shape[1], out.shape[2], sh, sw, ph, pw)
 
 
-cdef Plan _plan_of(tuple g) noexcept:
-    return _plan(g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12])
+cdef Plan _plan_of(plan) except *:
+    return plan._asdict()
 
 
 # -- scratch ---------------------------------------------------------------------------------------
@@ -153,19 +126,19 @@ cdef Layout _layout(const Plan *p, bint backward, bint with_dx) noexcept:
 
 
 # (float elements, int elements, int type) of a call's scratch: _scratch.scratch's `sizes`
-def _scratch_sizes(x, tuple geometry, bint backward, bint with_dx, Py_ssize_t threads):
-    cdef Plan p = _plan_of(geometry)
+def _scratch_sizes(x, plan, bint backward, bint with_dx, Py_ssize_t threads):
+    cdef Plan p = _plan_of(plan)
     cdef Layout l = _layout(&p, backward, with_dx)
     return l.shared + l.chunks * l.chunk + threads * l.thread, l.ints, np.intp
 
 
 # (shared float part, chunk parts (chunks, chunk), thread parts (threads, thread), int part, chunks)
-def _call_scratch(name, x, tuple geometry, bint backward, bint with_dx):
-    cdef Plan p = _plan_of(geometry)
+def _call_scratch(name, x, plan, bint backward, bint with_dx):
+    cdef Plan p = _plan_of(plan)
     cdef Layout l = _layout(&p, backward, with_dx)
     threads = fastnn_threads()
-    fbuf, ibuf = scratch((name, geometry, x.dtype.char, with_dx, threads), _scratch_sizes, x, geometry, backward,
-                         with_dx, threads)
+    fbuf, ibuf = scratch((name, plan, x.dtype.char, with_dx, threads), _scratch_sizes, x, plan, backward, with_dx,
+                         threads)
     at = l.shared + l.chunks * l.chunk
     return (fbuf[:l.shared], fbuf[l.shared:at].reshape(l.chunks, l.chunk),
             fbuf[at:at + threads * l.thread].reshape(threads, l.thread), ibuf[:l.ints], l.chunks)
@@ -178,17 +151,17 @@ def conv2d_forward(out, x, w, b, int sh, int sw, int ph, int pw, int act):
     check_act(act)
     if out.size == 0:
         return
-    geometry = _geometry(x, w, out, sh, sw, ph, pw)
-    shared, _, per_thread, ints, _ = _call_scratch("conv2d_forward", x, geometry, False, False)
+    plan = _call_plan(x, w, out, sh, sw, ph, pw)
+    shared, _, per_thread, ints, _ = _call_scratch("conv2d_forward", x, plan, False, False)
     _forward(out.reshape(-1), x.reshape(x.shape[0], x.shape[1], -1), w.reshape(-1), b, shared, per_thread, ints,
-             geometry, act)
+             plan, act)
 
 
 def _forward(floating[::1] out, const floating[:, :, ::1] x, const floating[::1] w, const floating[::1] b,
-             floating[::1] shared, floating[:, ::1] per_thread, Py_ssize_t[::1] ints, tuple geometry, int act):
+             floating[::1] shared, floating[:, ::1] per_thread, Py_ssize_t[::1] ints, plan, int act):
     cdef Py_ssize_t s, tid, i, j, r, o
-    cdef Plan plan = _plan_of(geometry)
-    cdef Plan *pl = &plan
+    cdef Plan call = _plan_of(plan)
+    cdef Plan *pl = &call
     cdef Layout lay = _layout(pl, False, False)
     cdef Py_ssize_t k = pl.nk, k16 = pl.k16, q = pl.q
     cdef floating[::1] bias = shared[:k16]
@@ -297,20 +270,20 @@ def conv2d_backward(dx, dw, db, dout, x, w, out, int sh, int sw, int ph, int pw,
             if a is not None:
                 a[...] = 0
         return
-    geometry = _geometry(x, w, dout, sh, sw, ph, pw)
-    shared, parts, per_thread, ints, chunks = _call_scratch("conv2d_backward", x, geometry, True, dx is not None)
+    plan = _call_plan(x, w, dout, sh, sw, ph, pw)
+    shared, parts, per_thread, ints, chunks = _call_scratch("conv2d_backward", x, plan, True, dx is not None)
     xs = x.reshape(x.shape[0], x.shape[1], -1)
     # without dx, an empty view stands in for it
     _backward(dw.reshape(-1), db, dout.reshape(-1), out.reshape(-1), xs, w.reshape(-1), shared, parts, per_thread,
-              ints, xs[:0] if dx is None else dx.reshape(xs.shape), geometry, act)
+              ints, xs[:0] if dx is None else dx.reshape(xs.shape), plan, act)
 
 
 def _backward(floating[::1] dw, floating[::1] db, floating[::1] dout, const floating[::1] out,
               const floating[:, :, ::1] x, const floating[::1] w, floating[::1] shared, floating[:, ::1] parts,
-              floating[:, ::1] per_thread, Py_ssize_t[::1] ints, floating[:, :, ::1] dx, tuple geometry, int act):
+              floating[:, ::1] per_thread, Py_ssize_t[::1] ints, floating[:, :, ::1] dx, plan, int act):
     cdef Py_ssize_t ch, s, tid, i, j, r, o, p
-    cdef Plan plan = _plan_of(geometry)
-    cdef Plan *pl = &plan
+    cdef Plan call = _plan_of(plan)
+    cdef Plan *pl = &call
     cdef Layout lay = _layout(pl, True, dx.shape[0] > 0)
     cdef Py_ssize_t k = pl.nk, k16 = pl.k16, q = pl.q, nch = parts.shape[0], rp = pl.rows * pl.ow
     cdef floating[::1] wt = shared[:k * pl.qp]

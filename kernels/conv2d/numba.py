@@ -1,13 +1,8 @@
 """2-D convolution (Numba), channels-last, bias and activation fused: the hot loops of the CNN path.
 
-Legend: N batch, H W input height/width, C input channels, KH KW kernel size, K filters, OH OW output
-height/width, sh sw strides, ph pw the zero padding above/left (below/right implied by the output size).
-Canvas: one sample inside zeros, Hp = (OH-1) sh + KH rows of pitch Wp*C, Wp = (OW-1) sw + KW pixels, just
-large enough for every window (input rows/columns past it are never read, as in the reference), then one
-spare row and NR spare zeros. Q = KH KW C (one window: KH runs of KW*C, `pitch` apart in the canvas);
-Qp, K16 = Q, K rounded up to NR (16, the product's block width).
+Legend, the canvas, Q, Qp, K16 and every size of a call: plan.py (the Plan both backends share).
 
-Every product is _gemm.gemm (a register-blocked microkernel, 6x16 of the result in registers), and it reads
+Every product is _numba.gemm.gemm (a register-blocked microkernel, 6x16 of the result in registers), and it reads
 its operands where they lie, through a table of row offsets and a two-level reduction, so nothing is
 copied into im2row form ("implicit GEMM"):
 - forward: out block (n, K16) = bias + windows (n, Q) @ W (Q, K16), where output (oh, ow)'s window starts
@@ -22,9 +17,7 @@ copied into im2row form ("implicit GEMM"):
 - dx: dP (n, Qp) = dz (n, K) @ wt (K, Qp), then col2im adds dP's rows into a zero canvas of the sample
   (adding each block's rows straight into the canvas measured slower: the rows overlap there, so each
   row's loads wait on the previous row's stores).
-Tiles of output rows bound every buffer (TILE elements; dz rows 4 TILE), never the batch. Measured against
-the rank-8 row updates and dot products of im2row tiles that this replaced (python
-benches/bench_revisions.py fb42325, turns in one process): README, Performance.
+Tiles of output rows bound every buffer (CONV_TILE elements; dz rows 4 tiles), never the batch.
 The loops index with range() counters, slice views or unsigned indices: an index that might be negative
 makes Numba emit a wraparound select per element, which stops LLVM from vectorising the loop. Activations
 run out of place (from a scratch block, or from a copy of dout): called in place, LLVM's runtime overlap
@@ -35,16 +28,13 @@ into one partial per chunk, added in chunk order after the parallel loop. The ch
 only, never on the thread count, so 1 and 2 threads give bit-identical results.
 """
 import numpy as np
-from numba import get_num_threads
 
-from .._numba.chunks import parallel
+from .._numba.chunks import aligned, parallel, sample_chunks, take, worker_threads
 from .._numba.config import jit, pjit, prange
-from .._numba.gemm import NR, gemm
-from ..design import CONV_CHUNKS, CONV_TILE
+from .._numba.gemm import gemm, padded
+from .plan import conv2d_plan
 from .._scratch import scratch
 from ..activations.numba import backward_flat, check_code, forward_flat
-
-TILE, CHUNKS = CONV_TILE, CONV_CHUNKS   # kernels/design.py
 
 
 # -- the first layer's dw ----
@@ -173,37 +163,15 @@ def _load_rows(g, dz, r0, nr):
             gr[j] = src[j]
 
 
-# n rounded up to the product's block width NR
+_conv2d_plan = jit(conv2d_plan)
+
+
+# the call's Plan (plan.py): x (N,H,W,C), w (KH,KW,C,K), an OH x OW output
 @jit
-def _padded(n):
-    return (n + NR - 1) // NR * NR
-
-
-# sizes shared by forward and backward: direct?, Wp, Hp, output rows per dP tile and per forward block, Qp,
-# K16, output rows per dw product (dz rows: up to 128 KiB, read again for each block of six window elements)
-@jit
-def _plan(x, w, oh, ow, sh, sw):
-    kh, kw, c, k = w.shape
-    direct = c == 1 and sh == 1 and sw == 1
-    wp, hp = (ow - 1) * sw + kw, (oh - 1) * sh + kh
-    qp, k16 = _padded(kh * kw * c), _padded(k)
-    rows = max(1, min(oh, TILE // (ow * qp)))
-    frows = max(1, min(oh, TILE // (wp * k if direct else ow * k16)))
-    grows = max(rows, min(oh, 4 * TILE // (ow * k16)))
-    return direct, wp, hp, rows, frows, qp, k16, grows
-
-
-# rows of a dw partial (Q, K16): Q, or Q rounded up to 4 for the first layer's dot products (_dot_nt)
-@jit
-def _partial_rows(q):
-    return (q + 3) // 4 * 4
-
-
-# elements of a canvas with pitch `pitch`: Hp rows, a spare row and NR spare zeros (the planar forward's
-# blocks read up to a row and NR elements past the last window)
-@jit
-def _canvas_size(hp, pitch):
-    return (hp + 1) * pitch + NR
+def _plan(x, w, oh, ow, sh, sw, ph, pw):
+    n, h, wd, c = x.shape
+    kh, kw, _, k = w.shape
+    return _conv2d_plan(n, h, wd, c, kh, kw, k, oh, ow, sh, sw, ph, pw)
 
 
 # wt (K, >=Q) <- wt[k, (i KW + j) C + c] = w[i, j, c, k], zero padded (dx's B; the planar forward's wk)
@@ -250,38 +218,9 @@ def _window_offsets(off, kh, kw, c, pitch):
             off[i * kw * c + t] = i * pitch + t
 
 
-# samples per chunk, chunks for n samples and `work` multiply-adds (or elements): one chunk (serial) unless
-# _chunks.parallel(work), else at most CHUNKS. The shape alone decides, never the thread count (pooling
-# uses it too).
-@jit
-def sample_chunks(n, work):
-    if not parallel(work) or n == 1:
-        return n, 1
-    per = (n + min(n, CHUNKS) - 1) // min(n, CHUNKS)
-    return per, (n + per - 1) // per
-
-
-# worker threads of a call: Numba's thread count, never more than the chunks (pooling uses it too)
-def worker_threads():
-    return min(get_num_threads(), CHUNKS)
-
-
 # -- scratch ---------------------------------------------------------------------------------------
 # A call's buffers are views of two flat scratch arrays kept by kernels/_scratch.py for the call's shapes: a float
 # and an int64 one, each a part shared by the chunks, then one equal part per chunk.
-
-# n rounded up to 16 elements: every part starts on a cache line (64 bytes of float32), as a fresh array
-# would; parts packed unaligned measured 5-15% slower
-@jit
-def _al(n):
-    return (n + 15) // 16 * 16
-
-
-# (buf[at:at+n], where the next part starts): the next part of a scratch buffer
-@jit
-def _take(buf, at, n):
-    return buf[at:at + n], at + _al(n)
-
 
 # the scratch parts of a call: float shared, float per thread, float per chunk, int shared; samples per chunk,
 # chunks. Forward, shared: bias, then wk (planar) or W; per thread: pre, canvas, then acc (planar) or the
@@ -293,32 +232,30 @@ def _take(buf, at, n):
 # allocations, which malloc hands back hot. Only the partial sums, which must not depend on the thread
 # count, are per chunk.
 @jit
-def _layout(x, w, oh, ow, sh, sw, backward, with_dx):
-    n = x.shape[0]
-    kh, kw, c, k = w.shape
-    direct, wp, hp, rows, frows, qp, k16, grows = _plan(x, w, oh, ow, sh, sw)
-    q = kh * kw * c
-    per, chunks = sample_chunks(n, n * oh * ow * k * q)
-    canvas = _al(_canvas_size(hp, wp * c))
+def _layout(x, w, oh, ow, sh, sw, ph, pw, backward, with_dx):
+    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
+    k, q, k16 = p.nk, p.q, p.k16
+    per, chunks = sample_chunks(p.n, p.n * oh * ow * k * q)
+    canvas = aligned(p.canvas)
     if not backward:
-        thread = _al(frows * ow * k) + canvas
-        if direct:
-            return _al(k16) + _al(k * kh * kw), thread + _al(k * _padded(frows * wp)), 0, _al(k), per, chunks
-        return _al(k16) + _al(q * k16), thread + _al(frows * ow * k16), 0, _al(oh * ow), per, chunks
-    rp = rows * ow
-    thread = _al(grows * ow * k16) + _al(oh * ow * k) + canvas
-    ishared = _al(q) + _al(rp)
-    if direct:
-        thread += _al((k + 1) // 2 * 2 * oh * wp)
-        ishared += _al(_partial_rows(q)) + _al((k + 1) // 2 * 2)
+        thread = aligned(p.frows * ow * k) + canvas
+        if p.direct:
+            return aligned(k16) + aligned(k * q), thread + aligned(k * p.apitch), 0, aligned(k), per, chunks
+        return aligned(k16) + aligned(q * k16), thread + aligned(p.frows * ow * k16), 0, aligned(oh * ow), per, chunks
+    rp = p.rows * ow
+    thread = aligned(p.grows * ow * k16) + aligned(oh * ow * k) + canvas
+    ishared = aligned(q) + aligned(rp)
+    if p.direct:
+        thread += aligned(p.k2 * oh * p.wp)
+        ishared += aligned(p.prow) + aligned(p.k2)
     if with_dx:
-        thread += canvas + _al(rp * qp)
-    return _al(k * qp), thread, _al(_partial_rows(q) * k16) + _al(k16), ishared, per, chunks
+        thread += canvas + aligned(rp * p.qp)
+    return aligned(k * p.qp), thread, aligned(p.prow * k16) + aligned(k16), ishared, per, chunks
 
 
 # elements of the two scratch buffers, their int type: _scratch.scratch's `sizes`
-def _scratch_sizes(x, w, oh, ow, sh, sw, backward, with_dx, threads):
-    shared, thread, chunk, ishared, _, chunks = _layout(x, w, oh, ow, sh, sw, backward, with_dx)
+def _scratch_sizes(x, w, oh, ow, sh, sw, ph, pw, backward, with_dx, threads):
+    shared, thread, chunk, ishared, _, chunks = _layout(x, w, oh, ow, sh, sw, ph, pw, backward, with_dx)
     return shared + chunks * chunk + threads * thread, ishared, np.int64
 
 
@@ -327,7 +264,7 @@ def _call_scratch(name, x, w, out, sh, sw, ph, pw, backward, with_dx):
     oh, ow = out.shape[1], out.shape[2]
     threads = worker_threads()
     key = (name, x.shape, w.shape, out.shape, sh, sw, ph, pw, x.dtype.char, with_dx, threads)
-    return (*scratch(key, _scratch_sizes, x, w, oh, ow, sh, sw, backward, with_dx, threads), threads)
+    return (*scratch(key, _scratch_sizes, x, w, oh, ow, sh, sw, ph, pw, backward, with_dx, threads), threads)
 
 
 # -- forward ---------------------------------------------------------------------------------------
@@ -339,15 +276,15 @@ def _forward_chunk(out, x, w, sf, si, cf, sh, sw, ph, pw, act, lo, hi):
     _, h, wd, c = x.shape
     kh, kw, _, k = w.shape
     _, oh, ow, _ = out.shape
-    direct, wp, hp, _, frows, _, k16, _ = _plan(x, w, oh, ow, sh, sw)
-    q, pitch, run = kh * kw * c, wp * c, kw * c
-    bias, at = _take(sf, 0, k16)
-    pre, ac = _take(cf, 0, frows * ow * k)   # a block before the activation, which runs out of place
-    cv, ac = _take(cf, ac, _canvas_size(hp, pitch))
+    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
+    direct, wp, hp, frows, k16, q, pitch, run = p.direct, p.wp, p.hp, p.frows, p.k16, p.q, p.pitch, p.run
+    bias, at = take(sf, 0, k16)
+    pre, ac = take(cf, 0, frows * ow * k)   # a block before the activation, which runs out of place
+    cv, ac = take(cf, ac, p.canvas)
     canvas = cv[:hp * pitch].reshape(hp, pitch)
     if direct:
         wk = sf[at:at + k * kh * kw]   # wk[k, tap]
-        apitch = _padded(frows * wp)
+        apitch = p.apitch
         accf = cf[ac:ac + k * apitch]
         acc = accf.reshape(k, apitch)
     else:
@@ -361,7 +298,7 @@ def _forward_chunk(out, x, w, sf, si, cf, sh, sw, ph, pw, act, lo, hi):
             nr = min(frows, oh - oh0)
             block = os[oh0 * ow * k:(oh0 + nr) * ow * k]
             if direct:   # acc (K, positions) = bias + wk (K, KH KW) @ the canvas shifted by each tap
-                n = _padded(nr * wp)
+                n = padded(nr * wp)
                 for i in range(k):
                     acc[i, :n] = bias[i]
                 gemm(accf, apitch, k, n, wk, si, cv[oh0 * wp:], ((kh, kw, wp), (kw, 1, 1)), True)
@@ -385,22 +322,21 @@ def _forward_chunk(out, x, w, sf, si, cf, sh, sw, ph, pw, act, lo, hi):
 # the shared scratch: the bias (zeros when b is None, and past K), then wk and the filters' offsets in it
 # (planar) or W and the outputs' offsets in the canvas
 @jit
-def _forward_setup(sf, si, x, w, b, oh, ow, sh, sw):
-    kh, kw, c, k = w.shape
-    direct, wp, _, _, _, _, k16, _ = _plan(x, w, oh, ow, sh, sw)
-    q = kh * kw * c
-    bias, at = _take(sf, 0, k16)
+def _forward_setup(sf, si, x, w, b, oh, ow, sh, sw, ph, pw):
+    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
+    c, k, k16, q = p.nc, p.nk, p.k16, p.q
+    bias, at = take(sf, 0, k16)
     bias[:] = 0
     if b is not None:
         bias[:k] = b
-    if direct:
+    if p.direct:
         _pack_weights(sf[at:at + k * q].reshape(k, q), w)
         _strides(si[:k], q)
     else:
         wq = sf[at:at + q * k16].reshape(q, k16)
         wq[:] = 0
         wq[:, :k] = w.reshape(q, k)
-        _output_offsets(si[:oh * ow], oh, ow, sh, sw, c, wp * c)
+        _output_offsets(si[:oh * ow], oh, ow, sh, sw, c, p.pitch)
 
 
 # thread t runs chunks t, t + threads, ... with its own scratch ft[t]
@@ -415,10 +351,10 @@ def _forward_parallel(out, x, w, sf, si, ft, sh, sw, ph, pw, act, per, chunks):
 @jit
 def _forward(out, x, w, b, sh, sw, ph, pw, act, fbuf, ibuf, threads):
     _, oh, ow, _ = out.shape
-    shared, thread, _, ishared, per, chunks = _layout(x, w, oh, ow, sh, sw, False, False)
+    shared, thread, _, ishared, per, chunks = _layout(x, w, oh, ow, sh, sw, ph, pw, False, False)
     sf, si = fbuf[:shared], ibuf[:ishared]
     ft = fbuf[shared:shared + threads * thread].reshape(threads, thread)
-    _forward_setup(sf, si, x, w, b, oh, ow, sh, sw)
+    _forward_setup(sf, si, x, w, b, oh, ow, sh, sw, ph, pw)
     if chunks == 1 or threads == 1:
         _forward_chunk(out, x, w, sf, si, ft[0], sh, sw, ph, pw, act, 0, x.shape[0])
     else:
@@ -442,28 +378,28 @@ def _backward_chunk(dx, dout, x, w, wt, si, part, cf, out, sh, sw, ph, pw, act, 
     _, h, wd, c = x.shape
     kh, kw, _, k = w.shape
     _, oh, ow, _ = dout.shape
-    direct, wp, hp, rows, _, qp, k16, grows = _plan(x, w, oh, ow, sh, sw)
-    q, pitch, rp = kh * kw * c, wp * c, rows * ow
+    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
+    direct, wp, hp, rows, qp, k16, grows = p.direct, p.wp, p.hp, p.rows, p.qp, p.k16, p.grows
+    q, pitch, rp = p.q, p.pitch, rows * ow
     with_dx = dx.shape[0] > 0
-    dwp, at = _take(part, 0, _partial_rows(q) * k16)
+    dwp, at = take(part, 0, p.prow * k16)
     dbp = part[at:at + k16]
     dwp[:] = 0
     dbp[:] = 0
-    gf, at = _take(cf, 0, grows * ow * k16)
+    gf, at = take(cf, 0, grows * ow * k16)
     g = gf.reshape(grows * ow, k16)
-    raw, at = _take(cf, at, oh * ow * k)
-    cv, at = _take(cf, at, _canvas_size(hp, pitch))
+    raw, at = take(cf, at, oh * ow * k)
+    cv, at = take(cf, at, p.canvas)
     canvas = cv[:hp * pitch].reshape(hp, pitch)
-    elements, it = _take(si, 0, q)
-    go, it = _take(si, it, rp)
+    elements, it = take(si, 0, q)
+    go, it = take(si, it, rp)
     if direct:
-        k2 = (k + 1) // 2 * 2
-        gtf, at = _take(cf, at, k2 * oh * wp)
-        gt = gtf.reshape(k2, oh * wp)   # dz planar, row pitch Wp; thrown-away positions stay 0
-        taps, it = _take(si, it, _partial_rows(q))   # taps in fours, filters in pairs: less padding than 4x2
-        ko = si[it:it + k2]
+        gtf, at = take(cf, at, p.k2 * oh * wp)
+        gt = gtf.reshape(p.k2, oh * wp)   # dz planar, row pitch Wp; thrown-away positions stay 0
+        taps, it = take(si, it, p.prow)   # taps in fours, filters in pairs: less padding than 4x2
+        ko = si[it:it + p.k2]
     if with_dx:
-        dcv, at = _take(cf, at, cv.size)
+        dcv, at = take(cf, at, cv.size)
         dcanvas = dcv[:hp * pitch].reshape(hp, pitch)
         dpf = cf[at:at + rp * qp]
         dp = dpf.reshape(rp, qp)
@@ -503,27 +439,25 @@ def _backward_chunk(dx, dout, x, w, wt, si, part, cf, out, sh, sw, ph, pw, act, 
 
 # the shared scratch: packed weights, then the offset tables
 @jit
-def _backward_setup(sf, si, x, w, oh, ow, sh, sw):
-    kh, kw, c, k = w.shape
-    direct, wp, _, rows, _, qp, k16, _ = _plan(x, w, oh, ow, sh, sw)
-    q = kh * kw * c
-    _pack_weights(sf[:k * qp].reshape(k, qp), w)
-    elements, it = _take(si, 0, q)
-    _window_offsets(elements, kh, kw, c, wp * c)
-    go, it = _take(si, it, rows * ow)
-    _strides(go, k16)
-    if direct:
-        taps, it = _take(si, it, _partial_rows(q))
-        _tap_offsets(taps, kh, kw, wp)
-        _strides(si[it:it + (k + 1) // 2 * 2], oh * wp)
+def _backward_setup(sf, si, x, w, oh, ow, sh, sw, ph, pw):
+    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
+    _pack_weights(sf[:p.nk * p.qp].reshape(p.nk, p.qp), w)
+    elements, it = take(si, 0, p.q)
+    _window_offsets(elements, p.kh, p.kw, p.nc, p.pitch)
+    go, it = take(si, it, p.rows * ow)
+    _strides(go, p.k16)
+    if p.direct:
+        taps, it = take(si, it, p.prow)
+        _tap_offsets(taps, p.kh, p.kw, p.wp)
+        _strides(si[it:it + p.k2], oh * p.wp)
 
 
-# dw (KH,KW,C,K) <- the sum of the chunks' dw partials (fs: one row per chunk) in chunk order, added into
-# chunk 0's; db (K,) or None likewise
+# dw (KH,KW,C,K) <- the sum of the chunks' dw partials (fs: one row per chunk, the dw partial (Q, K16) then
+# db's at db_at) in chunk order, added into chunk 0's; db (K,) or None likewise
 @jit
-def _reduce_partials(dw, db, fs):
+def _reduce_partials(dw, db, fs, k16, db_at):
     kh, kw, c, k = dw.shape
-    q, k16 = kh * kw * c, _padded(k)
+    q = kh * kw * c
     total = fs[0, :q * k16]
     for ch in range(1, fs.shape[0]):
         total += fs[ch, :q * k16]
@@ -531,11 +465,10 @@ def _reduce_partials(dw, db, fs):
     for j in range(q):
         dwf[j] = total[j * k16:j * k16 + k]
     if db is not None:
-        at = _al(_partial_rows(q) * k16)
         for i in range(k):
-            v = fs[0, at + i]
+            v = fs[0, db_at + i]
             for ch in range(1, fs.shape[0]):
-                v += fs[ch, at + i]
+                v += fs[ch, db_at + i]
             db[i] = v
 
 
@@ -553,19 +486,20 @@ def _backward_parallel(dx, dout, x, w, wt, si, fs, ft, out, sh, sw, ph, pw, act,
 def _backward(dx, dw, db, dout, x, w, out, sh, sw, ph, pw, act, fbuf, ibuf, threads):
     _, oh, ow, k = dout.shape
     with_dx = dx.shape[0] > 0
-    shared, thread, chunk, ishared, per, chunks = _layout(x, w, oh, ow, sh, sw, True, with_dx)
+    shared, thread, chunk, ishared, per, chunks = _layout(x, w, oh, ow, sh, sw, ph, pw, True, with_dx)
     wt, si = fbuf[:shared], ibuf[:ishared]
     fs = fbuf[shared:shared + chunks * chunk].reshape(chunks, chunk)
     at = shared + chunks * chunk
     ft = fbuf[at:at + threads * thread].reshape(threads, thread)
-    _backward_setup(wt, si, x, w, oh, ow, sh, sw)
+    _backward_setup(wt, si, x, w, oh, ow, sh, sw, ph, pw)
     if chunks == 1 or threads == 1:
         for ch in range(chunks):
             _backward_chunk(dx, dout, x, w, wt, si, fs[ch], ft[0], out, sh, sw, ph, pw, act, ch * per,
                             min(x.shape[0], (ch + 1) * per))
     else:
         _backward_parallel(dx, dout, x, w, wt, si, fs, ft, out, sh, sw, ph, pw, act, per, chunks)
-    _reduce_partials(dw, db, fs)
+    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
+    _reduce_partials(dw, db, fs, p.k16, aligned(p.prow * p.k16))
 
 
 # dout (N,OH,OW,K) is overwritten with the pre-activation gradient

@@ -8,7 +8,7 @@ Max is separable: the forward first takes the best of every input column over a 
 whole image rows (W*C contiguous, vectorised), then the best of each window's columns, C at a time.
 The backward adds each output's gradient at its recorded winner and never reads x: 3.5-6x faster than
 finding the winners again at the LeNet and Fashion shapes (one thread), for an int32 per output.
-Parallel over fixed chunks of samples above GRAIN (conv2d's sample_chunks); each sample is written by
+Parallel over fixed chunks of samples above GRAIN (_numba.chunks.sample_chunks); each sample is written by
 one thread only. Each thread's row buffers and the shared index tables are views of scratch kept between
 calls (kernels/_scratch.py), so a training step allocates nothing here.
 """
@@ -16,7 +16,7 @@ import numpy as np
 
 from .._numba.config import jit, pjit, prange
 from .._scratch import scratch
-from ..conv2d.numba import _al, _take, sample_chunks, worker_threads
+from .._numba.chunks import aligned, sample_chunks, take, worker_threads
 
 
 # the window of output (oh, ow) covers input rows oh*sh - ph + [i0, i1) and columns ow*sw - pw + [j0, j1)
@@ -74,11 +74,11 @@ def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, cf, ci, lo,
     _, oh, ow, _ = out.shape
     n = w * c
     whole, span = _whole_rows(x, out, kw, sw, pw)
-    colv, at = _take(cf, 0, 2 * n)
-    coli, it = _take(ci, 0, 2 * n)
+    colv, at = take(cf, 0, 2 * n)
+    coli, it = take(ci, 0, 2 * n)
     colv, coli = colv.reshape(2, n), coli.reshape(2, n)
-    scratch_v, at = _take(cf, at, 2 * c)   # the horizontal chain's intermediate results
-    scratch_i, it = _take(ci, it, 2 * c)
+    scratch_v, at = take(cf, at, 2 * c)   # the horizontal chain's intermediate results
+    scratch_i, it = take(ci, it, 2 * c)
     scratch_v, scratch_i = scratch_v.reshape(2, c), scratch_i.reshape(2, c)
     hv = cf[at:at + 2 * span].reshape(2, span)
     hx = ci[it:it + 2 * span].reshape(2, span)
@@ -194,7 +194,7 @@ def _layout(x, out, kh, kw, sw, pw, backward):
         return 0, 3 * kh * kw, 0, per, chunks
     per, chunks = sample_chunks(n, out.size * kh * kw)
     _, span = _whole_rows(x, out, kw, sw, pw)
-    chunk = _al(2 * w * c) + _al(2 * c) + _al(2 * span)
+    chunk = aligned(2 * w * c) + aligned(2 * c) + aligned(2 * span)
     return chunk, kh * w * c, chunk, per, chunks
 
 
