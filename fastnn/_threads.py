@@ -4,9 +4,9 @@ A training step alternates three thread pools: BLAS's (OpenBLAS, for the dense l
 (Numba's "omp" threading layer and the Cython kernels share one libgomp pool) and the Python thread. By
 default an idle OpenMP thread spins for a while after its region ends, and an idle OpenBLAS thread spins
 (calling sched_yield) for about 2**28 cycles, a tenth of a second, after its GEMM. On a machine with few
-cores a spinning thread holds the core that the next region's worker is waiting for: measured on a 2-core
-machine, a LeNet-5 epoch at 2 threads ran 2x slower than at 1 thread until both pools were told to sleep
-at once (README, Performance: "Thread pools").
+cores a spinning thread holds the core that the next region's worker is waiting for: on a 2-core machine,
+a LeNet-5 epoch at 2 threads runs 2x slower than at 1 thread unless both pools sleep at once
+(docs/performance.md, "Thread pools").
 
 Both runtimes read these variables once, when their library loads, so they are set when fastnn is
 imported and only where the user has not set them; a program that imports NumPy before fastnn keeps

@@ -1,7 +1,7 @@
 """Scratch memory kept between calls, so a training step allocates nothing in the kernels that need more
 memory than their arguments (conv2d: the canvas, output blocks, dP tiles, weight-gradient partials; pooling:
-the row winners; dense and batchnorm: the chunks' partial sums). Both compiled backends use it: the Numba
-kernels (numba/) and the Cython conv2d and max pooling (cython/).
+the row winners; dense and batchnorm: the chunks' partial sums). Both compiled backends use it: every Numba
+kernel that needs scratch, and the Cython conv2d and max pooling.
 
 Each kernel's entry point (plain Python) asks for its scratch by a key made of everything its layout
 depends on (op, shapes, geometry, dtype). The first call with a key allocates zeroed buffers; later calls
@@ -9,10 +9,10 @@ get the same ones, in which the kernels rely on what they never write staying ze
 padding columns of a tile). A layer calls its kernels with the same shapes every step, so after the first
 batch of each size nothing is allocated. Buffers belong to the calling Python thread (two Python threads
 training two models never share one), which keeps its LIMIT most recently used keys; inside a call, each
-worker thread of the parallel loop gets its own part (numba/conv2d.py says why per thread, not per chunk).
-Measured for the Numba kernels (NUMBA_NRT_STATS=1, LeNet-5, batch 64): 888 NRT allocations per training
-step before, 860 of them in conv2d and pooling (each chunk's tiles and tables, zeroed); 74 after, all
-Numba's own (a box per array argument of a call from Python, a schedule per parallel loop).
+worker thread of the parallel loop gets its own part (conv2d/numba.py says why per thread, not per chunk).
+For the Numba kernels (NUMBA_NRT_STATS=1, LeNet-5, batch 64) a training step makes 74 NRT allocations, all
+Numba's own (a box per array argument of a call from Python, a schedule per parallel loop); allocating each
+chunk's tiles and tables afresh instead would make 888.
 """
 import threading
 

@@ -1,4 +1,4 @@
-/* A register-blocked matrix product for the Cython convolutions (the Numba backend's kernels/numba/_gemm.py
+/* A register-blocked matrix product for the Cython convolutions (the Numba backend's kernels/_numba/gemm.py
    in C): c (M, N) (+)= A @ B with A's rows anywhere in a (a table of offsets) and a two-level reduction,
    so a convolution's windows are read where they lie.
 

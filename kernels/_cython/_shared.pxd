@@ -99,31 +99,19 @@ cdef inline int bind_threads() except -1:
 cdef inline floating fexp_neg(floating x) noexcept nogil:
     """e^x for x <= 0 (every exp a kernel here takes: softmax's x - max, the logistic's -|x|); float32 in
     vectorisable code, float64 through libm."""
-    if floating is float:
-        return fastnn_expf_neg(x)
-    else:
-        return exp(x)
+    return fastnn_expf_neg(x) if floating is float else exp(x)
 
 
 cdef inline floating flog(floating x) noexcept nogil:
-    if floating is float:
-        return logf(x)
-    else:
-        return log(x)
+    return logf(x) if floating is float else log(x)
 
 
 cdef inline floating flog1p(floating x) noexcept nogil:
-    if floating is float:
-        return log1pf(x)
-    else:
-        return log1p(x)
+    return log1pf(x) if floating is float else log1p(x)
 
 
 cdef inline floating fsqrt(floating x) noexcept nogil:
-    if floating is float:
-        return sqrtf(x)
-    else:
-        return sqrt(x)
+    return sqrtf(x) if floating is float else sqrt(x)
 
 
 cdef inline floating ftanh(floating x) noexcept nogil:
@@ -143,10 +131,7 @@ cdef inline floating ftanh(floating x) noexcept nogil:
 
 
 cdef inline floating fabsv(floating x) noexcept nogil:
-    if floating is float:
-        return fabsf(x)
-    else:
-        return fabs(x)
+    return fabsf(x) if floating is float else fabs(x)
 
 
 cdef inline floating sigmoid(floating x) noexcept nogil:

@@ -5,7 +5,7 @@ or inf in the data propagates to the loss, where fit() sees it and stops.
 cache: compiled machine code is written beside the sources, so a second process starts without compiling.
 Numba checks only the timestamp of a function's own file, and a kernel inlines the helpers it calls from
 other modules (dense uses activations, for one): after editing a module that others import from, delete
-kernels/numba/__pycache__ so that nothing keeps the old helper.
+the __pycache__ folders under kernels/ so that nothing keeps the old helper.
 GRAIN and CHUNK (kernels/design.py, shared with the Cython backend): the serial/parallel threshold
 (chunks.parallel decides) and the elements per parallel task (chunks.py).
 Loops index with range(size) of a slice, never range(lo, hi): such an index might be negative for all

@@ -1,7 +1,7 @@
 """Batch normalisation over the last axis (Numba), Keras semantics as in the reference.
 
 Legend: M rows (N, or N*H*W for images: the layer passes a 2-D view), C channels.
-Column sums run over the fixed row chunks of _chunks.py, in parallel when _chunks.parallel says so.
+Column sums run over the fixed row chunks of _numba/chunks.py, in parallel when chunks.parallel says so.
 Each chunk's mean and squared deviations are taken in two passes while the chunk is in cache, and the
 chunks are merged with Chan's formula: a variance as accurate as the reference's two passes over x, for
 one pass from memory.

@@ -46,7 +46,7 @@ def _dz_rows(dout, out, act, colsum):
             colsum[j] += row[j]
 
 
-# dout (N,K) overwritten with dz; db (K,) or None = sum over rows of dz, by the fixed chunks of _chunks.py
+# dout (N,K) overwritten with dz; db (K,) or None = sum over rows of dz, by the fixed chunks of _numba/chunks.py
 # (without a bias the partial sums are simply not used: one loop either way, compiled once); work: the
 # partial sums' scratch, _partial_sizes
 @pjit

@@ -2,7 +2,7 @@
 
 Legend: P parameters; param grad and every state buffer (P,), same dtype. Scalars are Python floats,
 cast once to the buffers' type (as NumPy casts a Python float), so float32 buffers see float32 math only.
-Each kernel runs its element loop serially, or over CHUNK-sized slices in parallel when _chunks.parallel says so.
+Each kernel runs its element loop serially, or over CHUNK-sized slices in parallel when chunks.parallel says so.
 """
 import numpy as np
 
