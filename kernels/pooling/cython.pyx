@@ -8,6 +8,7 @@ first maximum in row-major window order, and a NaN wins as in np.argmax, in ever
 import numpy as np
 
 from .._scratch import scratch
+from .plan import maxpool2d_plan
 
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
@@ -27,7 +28,8 @@ def maxpool2d_forward(out, argmax, x, int kh, int kw, int sh, int sw, int ph, in
     row = x.shape[2] * x.shape[3]
     colv, coli = scratch(("maxpool2d_forward", row, x.dtype.char, threads), _column_sizes, x, threads * 2 * row)
     colv, coli = colv.reshape(threads, 2 * row), coli.reshape(threads, 2 * row)
-    _forward(out, argmax, x.reshape(x.shape[0], x.shape[1], -1), colv, coli, kh, kw, sh, sw, ph, pw)
+    whole, span = maxpool2d_plan(x.shape[2], x.shape[3], out.shape[2], kw, sw, pw)
+    _forward(out, argmax, x.reshape(x.shape[0], x.shape[1], -1), colv, coli, kh, kw, sh, sw, ph, pw, whole, span)
 
 
 # (float elements, int elements, int type): _scratch.scratch's `sizes`
@@ -41,13 +43,13 @@ def _column_sizes(x, n):
 # win); a window over padding only gives -inf at position 0, as the reference. Every merge stores
 # unconditionally (a select, not a branch), so GCC vectorises both passes; a loop over every window cell,
 # channels inner, bounds tested per cell, takes 1.1-1.6x as long at LeNet's pools.
-# When no window reaches into column padding and C < 8 ("whole" rows), the columns are merged for every start
-# position along the row instead (KW - 1 passes over long contiguous runs, vectorised), and each window's C
-# results are then picked out: for stride 2 it compares twice what is needed, and with C = 6 it beats merging
-# C channels window by window, as in the Numba backend (numba.py, _row_windows).
+# With "whole" rows (plan.py) the columns are merged for every start position along the row instead, and each
+# window's C results then picked out: for stride 2 it compares twice what is needed, and with C = 6 it beats
+# merging C channels window by window, as in the Numba backend (numba.py, _row_windows).
 # x (N,H,W*C); colv coli (threads, 2 W*C): the column winners, then the merged runs
 def _forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const floating[:, :, ::1] x,
-             floating[:, ::1] colv, int32_t[:, ::1] coli, int kh, int kw, int sh, int sw, int ph, int pw):
+             floating[:, ::1] colv, int32_t[:, ::1] coli, int kh, int kw, int sh, int sw, int ph, int pw,
+             bint whole, Py_ssize_t span):
     cdef Py_ssize_t n = out.shape[0], oh = out.shape[1], ow = out.shape[2], nc = out.shape[3]
     cdef Py_ssize_t h = x.shape[1], row = x.shape[2], w = row // nc
     cdef Py_ssize_t t, b, r, q, c, i, j, hs, ws, i0, i1, j0, j1, base, p, tid
@@ -55,8 +57,6 @@ def _forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const flo
     cdef floating v, cur
     cdef bint take
     cdef int threads = colv.shape[0]   # read outside the parallel block (the debug build checks it)
-    cdef bint whole = nc < 8 and pw == 0 and (ow - 1) * sw + kw <= w
-    cdef Py_ssize_t span = ((ow - 1) * sw + 1) * nc
     for t in prange(n * oh, nogil=True, num_threads=threads, schedule="static",
                     use_threads_if=n * oh * ow * nc * kh * kw >= GRAIN):
         tid = threadid()

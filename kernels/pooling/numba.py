@@ -16,6 +16,7 @@ import numpy as np
 
 from .._numba.config import jit, pjit, prange
 from .._scratch import scratch
+from .plan import maxpool2d_plan
 from .._numba.chunks import aligned, sample_chunks, take, worker_threads
 
 
@@ -73,7 +74,7 @@ def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, cf, ci, lo,
     _, h, w, c = x.shape
     _, oh, ow, _ = out.shape
     n = w * c
-    whole, span = _whole_rows(x, out, kw, sw, pw)
+    whole, span = _plan(x, out, kw, sw, pw)
     colv, at = take(cf, 0, 2 * n)
     coli, it = take(ci, 0, 2 * n)
     colv, coli = colv.reshape(2, n), coli.reshape(2, n)
@@ -174,13 +175,13 @@ def _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, lo
                             d[np.uintp((i * w + j) * c + ch)] += gs[u]
 
 
-# few channels and no column padding (every window inside the image's columns): _row_windows, on row
-# spans of this many elements
+_maxpool2d_plan = jit(maxpool2d_plan)
+
+
+# the call's Plan (plan.py): x (N,H,W,C), out (N,OH,OW,C)
 @jit
-def _whole_rows(x, out, kw, sw, pw):
-    w, c, ow = x.shape[2], x.shape[3], out.shape[2]
-    whole = c < 8 and pw == 0 and (ow - 1) * sw + kw <= w
-    return whole, ((ow - 1) * sw + 1) * c if whole else 0
+def _plan(x, out, kw, sw, pw):
+    return _maxpool2d_plan(x.shape[2], x.shape[3], out.shape[2], kw, sw, pw)
 
 
 # scratch parts (float per thread, int shared, int per thread), samples per chunk, chunks. Forward: rowidx
@@ -193,7 +194,7 @@ def _layout(x, out, kh, kw, sw, pw, backward):
         per, chunks = sample_chunks(n, x.size + out.size)
         return 0, 3 * kh * kw, 0, per, chunks
     per, chunks = sample_chunks(n, out.size * kh * kw)
-    _, span = _whole_rows(x, out, kw, sw, pw)
+    span = _plan(x, out, kw, sw, pw).span
     chunk = aligned(2 * w * c) + aligned(2 * c) + aligned(2 * span)
     return chunk, kh * w * c, chunk, per, chunks
 
