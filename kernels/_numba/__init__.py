@@ -18,15 +18,21 @@ def compiled(kernel):
 
     kernel: a jitted function, or a plain-Python entry point, judged by the jitted functions it calls by name
     (its callees are built into theirs). Reads Numba's cache index through Numba's own classes, which are
-    not public API: if they change, every kernel counts as compiled, which is how fastnn behaved before.
+    not public API: if they change, every kernel counts as compiled.
     """
     from numba.core.dispatcher import Dispatcher
 
+    builds = getattr(kernel, "builds", None)
+    if builds is not None:   # chunks.parallel_above_grain: the serial build serves the batches of a model
+        return any(compiled(build) for build in builds)
     if isinstance(kernel, Dispatcher):
         jitted = [kernel]
     else:
         names = getattr(getattr(kernel, "__code__", None), "co_names", ())
-        jitted = [f for f in (kernel.__globals__.get(n) for n in names) if isinstance(f, Dispatcher)]
+        called = [kernel.__globals__.get(n) for n in names]
+        if any(hasattr(f, "builds") for f in called):
+            return all(compiled(f) for f in called if hasattr(f, "builds") or isinstance(f, Dispatcher))
+        jitted = [f for f in called if isinstance(f, Dispatcher)]
     if not jitted:   # NUMBA_DISABLE_JIT: plain Python, never machine code
         return False
     try:

@@ -4,10 +4,14 @@ A parallel column sum (dense's db, batchnorm's statistics) keeps one partial per
 adds the partials in chunk order. The chunks depend only on the shape, never on the thread count, and the
 serial path walks the same chunks, so 1 and N threads give bit-identical sums.
 """
+import functools
+import inspect
+import types
+
 from numba import get_num_threads
 
 from ..design import SAMPLE_CHUNKS
-from .config import CHUNK, GRAIN, jit
+from .config import CHUNK, GRAIN, jit, pjit
 
 
 # work: elements (or multiply-adds) -> run the prange loop? Not below GRAIN, where the fork/join costs
@@ -59,3 +63,31 @@ def aligned(n):
 @jit
 def take(buf, at, n):
     return buf[at:at + n], at + aligned(n)
+
+
+def parallel_above_grain(over):
+    """Decorator for an entry point whose loops are prange loops: compiles it twice, a serial build (where
+    prange runs as range) and a parallel one, and runs the parallel build only when the array argument named
+    `over` has at least GRAIN elements, below which a fork/join costs more than the work. Both builds run
+    the same loop over the same slices, so their results are the same bits. The builds are .builds, for
+    the tests that read their machine code and for _numba.compiled."""
+    def decorate(fn):
+        index = list(inspect.signature(fn).parameters).index(over)
+        serial, threaded = jit(_renamed(fn, "_serial")), pjit(fn)
+
+        @functools.wraps(fn)
+        def kernel(*args):
+            (threaded if parallel(args[index].size) else serial)(*args)
+
+        kernel.builds = (serial, threaded)
+        return kernel
+    return decorate
+
+
+def _renamed(fn, suffix):
+    """A copy of fn under another name: Numba keys its on-disk cache by the function's qualified name, so the
+    serial and the parallel build of one function get a cache file each."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = fn.__qualname__ + suffix
+    copy.__module__ = fn.__module__
+    return copy

@@ -9,8 +9,8 @@ import numpy as np
 
 from .reference import LINEAR, RELU, SIGMOID, TANH
 
-from .._numba.chunks import parallel
-from .._numba.config import CHUNK, jit, pjit, prange
+from .._numba.chunks import parallel_above_grain
+from .._numba.config import CHUNK, jit, prange
 
 
 F32 = np.float32
@@ -114,28 +114,22 @@ def check_code(act):
 
 
 # out, x: same shape (out may be x)
-@pjit
+@parallel_above_grain("x")
 def activation_forward(out, x, act):
     check_code(act)
     o, xf = out.reshape(out.size), x.reshape(x.size)
     n = xf.size
-    if not parallel(n):
-        forward_flat(o, xf, act)
-    else:
-        for c in prange((n + CHUNK - 1) // CHUNK):
-            lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
-            forward_flat(o[lo:hi], xf[lo:hi], act)
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
+        forward_flat(o[lo:hi], xf[lo:hi], act)
 
 
 # dx, dout, out: same shape; dx may be dout (in place)
-@pjit
+@parallel_above_grain("out")
 def activation_backward(dx, dout, out, act):
     check_code(act)
     d, g, o = dx.reshape(dx.size), dout.reshape(dout.size), out.reshape(out.size)
     n = o.size
-    if not parallel(n):
-        backward_flat(d, g, o, act)
-    else:
-        for c in prange((n + CHUNK - 1) // CHUNK):
-            lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
-            backward_flat(d[lo:hi], g[lo:hi], o[lo:hi], act)
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
+        backward_flat(d[lo:hi], g[lo:hi], o[lo:hi], act)

@@ -11,8 +11,8 @@ import numpy as np
 
 from .reference import GOLDEN, MIX1, MIX2
 
-from .._numba.chunks import parallel
-from .._numba.config import CHUNK, jit, pjit, prange
+from .._numba.chunks import parallel_above_grain
+from .._numba.config import CHUNK, jit, prange
 
 S27, S30, S31, S40 = np.uint64(27), np.uint64(30), np.uint64(31), np.uint64(40)
 ULP24 = 2.0 ** -24
@@ -38,18 +38,15 @@ def _forward_flat(out, mask, x, rate, seed, keep_scale, first):
 
 
 # x -> out = x * mask, mask = (u >= rate) / (1 - rate); seed an int in [0, 2**64)
-@pjit
+@parallel_above_grain("x")
 def dropout_forward(out, mask, x, rate, seed):
     o, mk, xf = out.reshape(out.size), mask.reshape(mask.size), x.reshape(x.size)
     n = xf.size
     s = np.uint64(seed)
     keep_scale = x.dtype.type(1 / (1 - rate))  # rounded once from float64, as NumPy casts keep * (1 / (1 - rate))
-    if not parallel(n):
-        _forward_flat(o, mk, xf, rate, s, keep_scale, 0)
-    else:
-        for c in prange((n + CHUNK - 1) // CHUNK):
-            lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
-            _forward_flat(o[lo:hi], mk[lo:hi], xf[lo:hi], rate, s, keep_scale, lo)
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
+        _forward_flat(o[lo:hi], mk[lo:hi], xf[lo:hi], rate, s, keep_scale, lo)
 
 
 @jit
@@ -59,13 +56,10 @@ def _multiply_flat(out, a, b):
 
 
 # dx = dout * mask; dx may be dout
-@pjit
+@parallel_above_grain("mask")
 def dropout_backward(dx, dout, mask):
     d, g, mk = dx.reshape(dx.size), dout.reshape(dout.size), mask.reshape(mask.size)
     n = mk.size
-    if not parallel(n):
-        _multiply_flat(d, g, mk)
-    else:
-        for c in prange((n + CHUNK - 1) // CHUNK):
-            lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
-            _multiply_flat(d[lo:hi], g[lo:hi], mk[lo:hi])
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
+        _multiply_flat(d[lo:hi], g[lo:hi], mk[lo:hi])

@@ -8,8 +8,8 @@ import numpy as np
 
 from .reference import EPSILON
 
-from .._numba.chunks import parallel
-from .._numba.config import jit, pjit, prange
+from .._numba.chunks import parallel_above_grain
+from .._numba.config import jit, prange
 from ..activations.numba import sigmoid
 
 
@@ -21,7 +21,8 @@ def _clip(q, lo, hi):
 
 # mse row: loss = mean((p - y)^2); d = (p - y) * c, c = 2 scale / K
 @jit
-def _mse_row(d, p, y, c):
+def _mse_row(d, p, y, scale):
+    c = p.dtype.type(2.0 * scale / p.size)
     acc = p.dtype.type(0)
     for j in range(p.size):
         diff = p[j] - y[j]
@@ -32,7 +33,8 @@ def _mse_row(d, p, y, c):
 
 # sigmoid_bce row: loss = mean(softplus(a) - y a); d = (sigmoid(a) - y) * c, c = scale / K
 @jit
-def _sigmoid_bce_row(d, a, y, c):
+def _sigmoid_bce_row(d, a, y, scale):
+    c = a.dtype.type(scale / a.size)
     zero, one = a.dtype.type(0), a.dtype.type(1)
     acc = zero
     for j in range(a.size):
@@ -45,7 +47,9 @@ def _sigmoid_bce_row(d, a, y, c):
 
 # binary_ce_probs row: p clipped to [lo, hi]; the gradient is zero where clipping bites
 @jit
-def _binary_ce_row(d, probs, y, c, lo, hi):
+def _binary_ce_row(d, probs, y, scale):
+    c = probs.dtype.type(scale / probs.size)
+    lo, hi = probs.dtype.type(EPSILON), probs.dtype.type(1 - EPSILON)
     zero, one = probs.dtype.type(0), probs.dtype.type(1)
     acc = zero
     for j in range(probs.size):
@@ -60,7 +64,9 @@ def _binary_ce_row(d, probs, y, c, lo, hi):
 # categorical_ce_probs row: q = probs / sum(probs), p = clip(q); loss = -sum(y log p);
 # dq = -(y / p) where not clipped; d = (dq - sum(dq q)) / total * scale
 @jit
-def _categorical_ce_row(d, probs, y, scale, lo, hi):
+def _categorical_ce_row(d, probs, y, scale):
+    lo, hi = probs.dtype.type(EPSILON), probs.dtype.type(1 - EPSILON)
+    s = probs.dtype.type(scale)
     zero, one = probs.dtype.type(0), probs.dtype.type(1)
     total = zero
     for j in range(probs.size):
@@ -75,59 +81,47 @@ def _categorical_ce_row(d, probs, y, scale, lo, hi):
         d[j] = dq
         dot += dq * q
     for j in range(probs.size):
-        d[j] = (d[j] - dot) / total * scale
+        d[j] = (d[j] - dot) / total * s
     return -acc
 
 
+# the row kinds of _loss_rows
+MSE, SIGMOID_BCE, BINARY_CE, CATEGORICAL_CE = 0, 1, 2, 3
+
+
+@jit
+def _loss_row(kind, d, a, y, scale):
+    if kind == MSE:
+        return _mse_row(d, a, y, scale)
+    if kind == SIGMOID_BCE:
+        return _sigmoid_bce_row(d, a, y, scale)
+    if kind == BINARY_CE:
+        return _binary_ce_row(d, a, y, scale)
+    return _categorical_ce_row(d, a, y, scale)
+
+
+# loss (N,), d a y (N,K): each row's loss and gradient, rows in parallel
+@parallel_above_grain("a")
+def _loss_rows(kind, loss, d, a, y, scale):
+    for i in prange(a.shape[0]):
+        loss[i] = _loss_row(kind, d[i], a[i], y[i], scale)
+
+
 # loss = mean((pred - y)^2, axis=1); dpred = 2 (pred - y) / K * scale
-@pjit
 def mse(loss, dpred, pred, y, scale):
-    n, k = pred.shape
-    c = pred.dtype.type(2.0 * scale / k)
-    if not parallel(n * k):
-        for i in range(n):
-            loss[i] = _mse_row(dpred[i], pred[i], y[i], c)
-    else:
-        for i in prange(n):
-            loss[i] = _mse_row(dpred[i], pred[i], y[i], c)
+    _loss_rows(MSE, loss, dpred, pred, y, scale)
 
 
 # Binary cross-entropy on logits: loss = mean(softplus(a) - y a, axis=1); dlogits = (sigmoid(a) - y) / K * scale
-@pjit
 def sigmoid_bce(loss, dlogits, logits, y, scale):
-    n, k = logits.shape
-    c = logits.dtype.type(scale / k)
-    if not parallel(n * k):
-        for i in range(n):
-            loss[i] = _sigmoid_bce_row(dlogits[i], logits[i], y[i], c)
-    else:
-        for i in prange(n):
-            loss[i] = _sigmoid_bce_row(dlogits[i], logits[i], y[i], c)
+    _loss_rows(SIGMOID_BCE, loss, dlogits, logits, y, scale)
 
 
 # Binary cross-entropy on probabilities, clipped to [EPSILON, 1 - EPSILON] as Keras does
-@pjit
 def binary_ce_probs(loss, dprobs, probs, y, scale):
-    n, k = probs.shape
-    c = probs.dtype.type(scale / k)
-    lo, hi = probs.dtype.type(EPSILON), probs.dtype.type(1 - EPSILON)
-    if not parallel(n * k):
-        for i in range(n):
-            loss[i] = _binary_ce_row(dprobs[i], probs[i], y[i], c, lo, hi)
-    else:
-        for i in prange(n):
-            loss[i] = _binary_ce_row(dprobs[i], probs[i], y[i], c, lo, hi)
+    _loss_rows(BINARY_CE, loss, dprobs, probs, y, scale)
 
 
 # Categorical cross-entropy on probabilities: rows renormalised to sum 1, then clipped
-@pjit
 def categorical_ce_probs(loss, dprobs, probs, y, scale):
-    n, k = probs.shape
-    s = probs.dtype.type(scale)
-    lo, hi = probs.dtype.type(EPSILON), probs.dtype.type(1 - EPSILON)
-    if not parallel(n * k):
-        for i in range(n):
-            loss[i] = _categorical_ce_row(dprobs[i], probs[i], y[i], s, lo, hi)
-    else:
-        for i in prange(n):
-            loss[i] = _categorical_ce_row(dprobs[i], probs[i], y[i], s, lo, hi)
+    _loss_rows(CATEGORICAL_CE, loss, dprobs, probs, y, scale)

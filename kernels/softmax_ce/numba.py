@@ -6,8 +6,8 @@ Each row: its max, then exp(x - max) and their sum (log-sum-exp), then loss and 
 """
 import numpy as np
 
-from .._numba.chunks import parallel
-from .._numba.config import jit, pjit, prange
+from .._numba.chunks import parallel_above_grain
+from .._numba.config import jit, prange
 
 
 # x (K,) -> e (K,) = exp(x - max(x)); returns (max, sum of e). e may be x.
@@ -67,44 +67,32 @@ def _softmax_backward_row(dx, dout, out):
 
 
 # out (N,K) = softmax(x) row-wise
-@pjit
+@parallel_above_grain("x")
 def softmax_forward(out, x):
     n, k = x.shape
-    if not parallel(n * k):
-        for i in range(n):
-            _softmax_row(out[i], x[i])
-    else:
-        for i in prange(n):
-            _softmax_row(out[i], x[i])
+    for i in prange(n):
+        _softmax_row(out[i], x[i])
 
 
 # dx (N,K) = out * (dout - sum(dout * out, axis=1))
-@pjit
+@parallel_above_grain("out")
 def softmax_backward(dx, dout, out):
     n, k = out.shape
-    if not parallel(n * k):
-        for i in range(n):
-            _softmax_backward_row(dx[i], dout[i], out[i])
-    else:
-        for i in prange(n):
-            _softmax_backward_row(dx[i], dout[i], out[i])
+    for i in prange(n):
+        _softmax_backward_row(dx[i], dout[i], out[i])
 
 
 # loss (N,) = -sum(y * log_softmax(logits)); dlogits (N,K) = (softmax(logits) - y) * scale
-@pjit
+@parallel_above_grain("logits")
 def softmax_ce(loss, dlogits, logits, y, scale):
     n, k = logits.shape
     scale = logits.dtype.type(scale)
-    if not parallel(n * k):
-        for i in range(n):
-            loss[i] = _ce_row(dlogits[i], logits[i], y[i], scale)
-    else:
-        for i in prange(n):
-            loss[i] = _ce_row(dlogits[i], logits[i], y[i], scale)
+    for i in prange(n):
+        loss[i] = _ce_row(dlogits[i], logits[i], y[i], scale)
 
 
 # labels (N,) int64 in [0, K); same as softmax_ce with y = onehot(labels)
-@pjit
+@parallel_above_grain("logits")
 def sparse_softmax_ce(loss, dlogits, logits, labels, scale):
     n, k = logits.shape
     for i in range(n):
@@ -113,9 +101,5 @@ def sparse_softmax_ce(loss, dlogits, logits, labels, scale):
         if labels[i] < 0 or labels[i] >= k:
             raise IndexError("sparse_softmax_ce: a label is outside [0, K)")
     scale = logits.dtype.type(scale)
-    if not parallel(n * k):
-        for i in range(n):
-            loss[i] = _sparse_ce_row(dlogits[i], logits[i], labels[i], scale)
-    else:
-        for i in prange(n):
-            loss[i] = _sparse_ce_row(dlogits[i], logits[i], labels[i], scale)
+    for i in prange(n):
+        loss[i] = _sparse_ce_row(dlogits[i], logits[i], labels[i], scale)

@@ -106,13 +106,17 @@ def assert_float32_only(op, backend_name, *args):
     import numba
 
     kernel(*copy_args(args))
-    if hasattr(kernel, "inspect_llvm"):
-        compiled = [(kernel, tuple(numba.typeof(a) for a in args))]
+    builds = [b for b in getattr(kernel, "builds", ()) if b.signatures]   # a serial and a parallel build
+    if hasattr(kernel, "inspect_llvm") or builds:
+        compiled = [(f, tuple(numba.typeof(a) for a in args)) for f in builds or [kernel]]
     else:
         # a plain Python entry point (it takes scratch, or calls BLAS): every jitted function of its module
         # compiled for float32 arrays only
+        # (or one that calls a kernel compiled as a serial and a parallel build: those builds)
         module = sys.modules[kernel.__module__]
-        compiled = [(f, sig) for f in vars(module).values()
+        called = [kernel.__globals__.get(name) for name in kernel.__code__.co_names]
+        jitted = [b for f in called for b in getattr(f, "builds", ())] or list(vars(module).values())
+        compiled = [(f, sig) for f in jitted
                     if isinstance(f, numba.core.registry.CPUDispatcher) and f.__module__ == module.__name__
                     for sig in f.signatures if _float32_only(sig)]
         assert compiled, f"{op}: no compiled float32 function found in {module.__name__}"
