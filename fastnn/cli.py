@@ -225,7 +225,7 @@ def _add_train(p):
                         "each epoch (default 0.1; 0 for none)")
     p.add_argument("--augment", type=_natural, metavar="COPIES",
                    help="add this many randomly shifted, rotated, scaled and re-stroked copies of the training "
-                        f"images (fastnn.preprocess.Augment; 0 for none). Default: the recipe's, for training sets "
+                        f"images (fastnn.digits.Augment; 0 for none). Default: the recipe's, for training sets "
                         f"under {models.SMALL_TRAINING_SET:,} images")
     _add_runtime(p)
     p.add_argument("--seed", type=_natural, help="fix initial weights, shuffling and dropout for a repeatable run")
@@ -244,9 +244,9 @@ def _add_train(p):
 
 
 def _augmented(x, y, copies, validation_split):
-    """The training images plus `copies` augmented copies (fastnn.preprocess.Augment, drawn from the set_seed
+    """The training images plus `copies` augmented copies (fastnn.digits.Augment, drawn from the set_seed
     stream), and the validation set, held out first so that it holds no altered copy of a training image."""
-    from .preprocess import Augment
+    from .digits import Augment
 
     val = None
     if validation_split:
@@ -363,10 +363,10 @@ def _simple_image(image):
 
 
 def _digit_reader():
-    """fastnn.preprocess.to_mnist when that module exists (crop, stroke width, centre of mass as MNIST),
+    """fastnn.digits.to_mnist when that module exists (crop, stroke width, centre of mass as MNIST),
     else the simple resize."""
     try:
-        from .preprocess import to_mnist
+        from .digits import to_mnist
     except ModuleNotFoundError as exc:
         if exc.name != "fastnn.preprocess":
             raise
@@ -407,7 +407,7 @@ def _top_classes(model, x, k):
     return [(int(c), float(probs[c])) for c in np.argsort(-probs, kind="stable")[:k]]
 
 
-_PREDICT_NOTE = """Digit models read images with fastnn.preprocess.to_mnist when it is installed: the ink is
+_PREDICT_NOTE = """Digit models read images with fastnn.digits.to_mnist when it is installed: the ink is
 cropped, its strokes redrawn at MNIST's width, scaled into a 20x20 box and centred by mass, as MNIST
 digits were. Without it, and for Fashion-MNIST models, the image is only made grey, inverted when its
 border is light (models expect light on dark) and resized to 28x28 as a whole."""

@@ -4,7 +4,7 @@
     server.serve_forever()
 
 The page (fastnn/web/draw.html) sends the canvas after each stroke and shows the model's top 3 classes and
-the 28x28 image the model read, enlarged: the drawing as fastnn.preprocess.to_mnist turns it into an MNIST
+the 28x28 image the model read, enlarged: the drawing as fastnn.digits.to_mnist turns it into an MNIST
 digit (for digit models; `fastnn predict` reads image files the same way).
 
 Routes:
@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image
 
 from . import cli
-from .preprocess import NoInkError
+from .digits import NoInkError
 
 PAGE = Path(__file__).resolve().parent / "web" / "draw.html"
 MAX_BODY = 2 * 1024 * 1024   # bytes: a 280x280 canvas is ~10 KB as a PNG, a full-screen one ~200 KB

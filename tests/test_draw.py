@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 
 import fastnn
 from fastnn import cli, draw, models
-from fastnn.preprocess import to_mnist
+from fastnn.digits import to_mnist
 
 ROOT = Path(fastnn.__file__).resolve().parent.parent
 PNG_TYPE = {"Content-Type": "image/png"}

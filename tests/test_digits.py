@@ -1,4 +1,4 @@
-"""fastnn.preprocess: from drawings to MNIST inputs, augmentation, and the stroke-width generator.
+"""fastnn.digits: from drawings to MNIST inputs, augmentation, and the stroke-width generator.
 
 Drawings are made by render_stroke_digit from real mnist-10k test digits, so every test starts from a
 digit whose label is known; the last test trains a small model and reads drawn digits with it.
@@ -10,8 +10,8 @@ from scipy import ndimage
 
 import fastnn
 from fastnn import layers
-from fastnn.preprocess import (MNIST_BOX, MNIST_CENTER, Augment, augmented_epochs, fat_brush, naive_to_mnist,
-                               render_stroke_digit, to_mnist)
+from fastnn.digits import (MNIST_BOX, MNIST_CENTER, Augment, augmented_epochs, fat_brush, naive_to_mnist,
+                           render_stroke_digit, to_mnist)
 
 WIDTHS = (2, 4, 8, 16, 32)
 
