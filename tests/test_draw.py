@@ -240,7 +240,7 @@ def test_draw_without_a_model_trains_one_says_so_and_serves_it(monkeypatch, tmp_
         raise KeyboardInterrupt
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "_cmd_train", fake_train)
+    monkeypatch.setattr(cli.train, "run", fake_train)
     monkeypatch.setattr(draw.DrawServer, "serve_forever", interrupted)   # Ctrl-C at once
     code, out, err = run(["draw", "--port", "0", "--backend", "numpy", "--threads", "1"])
     assert code == 130 and "fastnn draw: interrupted" in err
@@ -319,7 +319,7 @@ def digits_page(chrome, tmp_path_factory):
     """The page, served with LeNet-5 trained as `fastnn draw` trains it when it finds no model (seeded)."""
     path = tmp_path_factory.mktemp("lenet") / "model.fastnn"
     previous = fastnn.get_backend()
-    code, _, _ = run(["train", *cli._DRAW_TRAIN, "--seed", "0", "--out", path])
+    code, _, _ = run(["train", *cli.draw.TRAIN_ARGS, "--seed", "0", "--out", path])
     assert code == 0
     server = draw.make_server(fastnn.load_model(path, compile=False), "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
