@@ -13,7 +13,8 @@ import sys
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-PACKAGES = ["fastnn", "fastnn.reference", "fastnn._kernels", "fastnn._kernels.numba", "fastnn._kernels.cython"]
+PACKAGES = ["fastnn", "fastnn.reference", "fastnn._kernels", "fastnn._kernels.numba", "fastnn._kernels.cython",
+            "fastnn.cli", "fastnn.datasets", "fastnn.digits", "fastnn.draw"]
 PACKAGE_DIR = {
     "fastnn": "fastnn",
     "fastnn._kernels": "kernels",
@@ -119,7 +120,8 @@ def _extensions():
 setup(
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
-    package_data={"fastnn": ["data/*/*", "web/*.html"], "fastnn._kernels.cython": ["*.pxd", "*.pyx", "*.h"]},
+    package_data={"fastnn": ["data/*/*"], "fastnn.draw": ["*.html"],
+                  "fastnn._kernels.cython": ["*.pxd", "*.pyx", "*.h"]},
     exclude_package_data={"fastnn._kernels.cython": ["*.c"]},  # generated, 1.5 MB each
     ext_modules=_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
