@@ -2,14 +2,10 @@
 
 Training runs use --limit (a few hundred images), one epoch and the NumPy backend, so each takes seconds.
 """
-import contextlib
-import io
 import json
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,25 +14,17 @@ from PIL import Image
 import fastnn
 from fastnn import backend, cli, datasets, inference, models
 
-ROOT = Path(fastnn.__file__).resolve().parent.parent
+from cli_run import ROOT, module_env, run
+
 FASHION = datasets.find("fashion_mnist")
 
 
 pytestmark = pytest.mark.usefixtures("numpy_backend")   # tests/conftest.py
 
 
-def run(argv):
-    """main(argv) in this process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
 def run_module(*argv):
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.run([sys.executable, "-m", "fastnn", *map(str, argv)], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=300)
+                          env=module_env(), cwd=ROOT, timeout=300)
 
 
 SMOKE = ["--dataset", "mnist-10k", "--limit", "300", "--epochs", "1", "--backend", "numpy", "--seed", "0",

@@ -26,7 +26,8 @@ import fastnn
 from fastnn import cli, draw, models
 from fastnn.digits import to_mnist
 
-ROOT = Path(fastnn.__file__).resolve().parent.parent
+from cli_run import module_env, run
+
 PNG_TYPE = {"Content-Type": "image/png"}
 
 
@@ -211,14 +212,6 @@ def test_is_loopback(host, loopback):
 
 
 # -- the command ------------------------------------------------------------------------------------------
-def run(argv):
-    """cli.main(argv) in this process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture
 def restore_backend():
     """The draw command sets the process's backend and threads; put them back."""
@@ -265,9 +258,8 @@ def test_draw_refuses_a_missing_model_and_a_bad_port(tmp_path, restore_backend):
 
 def test_python_m_fastnn_draw_serves_until_ctrl_c(model_path, tmp_path):
     shutil.copy(model_path, tmp_path / "model.fastnn")
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen([sys.executable, "-m", "fastnn", "draw", "--port", "0", "--backend", "numpy"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, env=module_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:

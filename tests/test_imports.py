@@ -21,7 +21,6 @@ import sys
 
 import pytest
 
-import fastnn
 
 # Circles outside the apps' modules, each (the modules in it, why it is tolerated for now). The test below
 # ignores them; test_known_circle_is_gone fails (strict xfail) once one is broken, so that it is removed.
