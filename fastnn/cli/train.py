@@ -38,7 +38,8 @@ def add_arguments(p):
                         f"images (fastnn.digits.Augment; 0 for none). Default: the recipe's, for training sets "
                         f"under {models.SMALL_TRAINING_SET:,} images")
     options.add_runtime(p)
-    p.add_argument("--seed", type=options.natural, help="fix initial weights, shuffling and dropout for a repeatable run")
+    p.add_argument("--seed", type=options.natural,
+                   help="fix initial weights, shuffling and dropout for a repeatable run")
     p.add_argument("--out", default="model.fastnn", metavar="PATH", help="where to save the model (default "
                                                                          "model.fastnn in the current folder)")
     p.add_argument("--plots", metavar="DIR", help="write history.png, confusion.png and misclassified.png "
@@ -56,7 +57,7 @@ def add_arguments(p):
 def augmented(x, y, copies, validation_split):
     """The training images plus `copies` augmented copies (fastnn.digits.Augment, drawn from the set_seed
     stream), and the validation set, held out first so that it holds no altered copy of a training image."""
-    from ..digits import Augment
+    from ..digits import Augment   # scipy.ndimage and scikit-image: loaded when augmenting only
 
     val = None
     if validation_split:
@@ -115,7 +116,8 @@ def run(args):
               "the median epoch")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     model.save(args.out)
-    report.print_test_report(model, x_test, y_test, class_names(dataset, model.output_shape[-1]), args.plots, full=False)
+    report.print_test_report(model, x_test, y_test, class_names(dataset, model.output_shape[-1]), args.plots,
+                             full=False)
     print(f"Saved the model to {args.out}")
     if args.plots and history.epoch:
         plots.plot_history(history, path=os.path.join(args.plots, "history.png"))
