@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from importlib.metadata import entry_points
 
 import numpy as np
 import pytest
@@ -338,6 +339,11 @@ def test_warmup_compiles_what_auto_waits_for(monkeypatch):
         assert backend.numba_compiled(op), op
         assert op in out.splitlines()[-1]
     assert backend.auto_choice("conv2d_forward") == "numba"
+
+
+def test_the_fastnn_script_runs_cli_main():
+    (script,) = entry_points(group="console_scripts", name="fastnn")
+    assert script.load() is cli.main
 
 
 def test_python_m_fastnn_runs_the_cli():
