@@ -121,7 +121,8 @@ def _extensions():
 setup(
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
-    package_data={"fastnn": ["data/*/*", "web/*.html"], "fastnn.kernels": ["auto.json", "*/*.pyx", "*/*.pxd", "*/*.h"]},
+    package_data={"fastnn": ["data/*/*"], "fastnn.draw": ["*.html"],
+                  "fastnn.kernels": ["auto.json", "*/*.pyx", "*/*.pxd", "*/*.h"]},
     exclude_package_data={"fastnn.kernels": ["*/*.c"]},  # generated, 1.5 MB each
     ext_modules=_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},

@@ -3,7 +3,7 @@
 Train on images 0..7999, test on 8000..9999 (the split every figure of this project uses). Pixels are
 scaled to [0, 1]: unscaled 0..255 inputs saturate the first layer and training stalls. With only 8,000
 digits the MLP overfits after a few epochs (about 96% at best); two randomly shifted, rotated and
-re-stroked copies of each training digit (fastnn.preprocess.Augment) and a decaying learning rate
+re-stroked copies of each training digit (fastnn.digits.Augment) and a decaying learning rate
 lift it to about 97-98%.
 
     python examples/mnist_mlp.py
@@ -16,7 +16,7 @@ from fastnn.callbacks import LearningRateScheduler
 
 
 def main(epochs=10, batch_size=64, seed=0, copies=2, verbose=2):
-    from fastnn.preprocess import Augment
+    from fastnn.digits import Augment
 
     (x_train, y_train), (x_test, y_test) = fastnn.datasets.mnist_10k.load_data()
     x_train = x_train.astype("float32") / 255

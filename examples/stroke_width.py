@@ -6,7 +6,7 @@ trained on images 0..7999 reads each canvas through
 
 - the naive pipeline (grey, invert, resize the canvas to 28x28): fat strokes, which MNIST never showed
   the model, break it;
-- fastnn.preprocess.to_mnist (crop, stroke width redrawn to MNIST's, 20x20 box, centre of mass).
+- fastnn.digits.to_mnist (crop, stroke width redrawn to MNIST's, 20x20 box, centre of mass).
 
 Two LeNet-5s, each read through both pipelines:
 
@@ -14,7 +14,7 @@ Two LeNet-5s, each read through both pipelines:
 - "augmented": trained on the training digits (0..7999) as they are and drawn again the way the test
   digits are, at nine brush widths from 2 to 32 px with the heavy ones repeated (20 and 24 px twice, 28 px
   three times, 32 px four times: 15 drawings of each digit), read back by to_mnist (128,000 images), with
-  random shifts, rotations and stroke thickening/thinning on top (fastnn.preprocess.Augment), for 30
+  random shifts, rotations and stroke thickening/thinning on top (fastnn.digits.Augment), for 30
   epochs. The model sees brush-drawn digits, never the test ones. The repeats were chosen on a validation
   split of the training digits (README, "Drawn digits").
 
@@ -38,7 +38,7 @@ import fastnn  # isort: skip  (first: it sets how idle BLAS/OpenMP threads wait,
 import numpy as np
 
 from fastnn import models
-from fastnn.preprocess import Augment, augmented_epochs, naive_to_mnist, render_stroke_digit, to_mnist
+from fastnn.digits import Augment, augmented_epochs, naive_to_mnist, render_stroke_digit, to_mnist
 
 WIDTHS = (2, 4, 8, 16, 32)
 CANVAS = 128

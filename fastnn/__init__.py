@@ -21,11 +21,11 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # fastnn.preprocess imports scipy.ndimage and scikit-image (a second or two): load it on first use only
-    if name == "preprocess":
+    # fastnn.digits imports scipy.ndimage and scikit-image (a second or two): load it on first use only
+    if name == "digits":
         import importlib
 
-        return importlib.import_module(".preprocess", __name__)
+        return importlib.import_module(".digits", __name__)
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
 
 __all__ = [

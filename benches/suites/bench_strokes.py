@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 import fastnn
-from fastnn.preprocess import naive_to_mnist, render_stroke_digit, to_mnist
+from fastnn.digits import naive_to_mnist, render_stroke_digit, to_mnist
 
 _EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "stroke_width.py"
 _spec = importlib.util.spec_from_file_location("stroke_width", _EXAMPLE)

@@ -2,41 +2,30 @@
 
 Training runs use --limit (a few hundred images), one epoch and the NumPy backend, so each takes seconds.
 """
-import contextlib
-import io
 import json
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
+from importlib.metadata import entry_points
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import fastnn
-from fastnn import backend, cli, datasets, models
+from fastnn import backend, cli, datasets, inference, models
 
-ROOT = Path(fastnn.__file__).resolve().parent.parent
+from .cli_run import ROOT, module_env, run
+
 FASHION = datasets.find("fashion_mnist")
 
 
 pytestmark = pytest.mark.usefixtures("numpy_backend")   # tests/conftest.py
 
 
-def run(argv):
-    """main(argv) in this process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
 def run_module(*argv):
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.run([sys.executable, "-m", "fastnn", *map(str, argv)], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=300)
+                          env=module_env(), cwd=ROOT, timeout=300)
 
 
 SMOKE = ["--dataset", "mnist-10k", "--limit", "300", "--epochs", "1", "--backend", "numpy", "--seed", "0",
@@ -82,7 +71,7 @@ def test_default_data_is_full_mnist_when_found(monkeypatch, tmp_path):
     fake = ((np.zeros((5, 28, 28), np.uint8), np.arange(5)), (np.zeros((3, 28, 28), np.uint8), np.arange(3)))
     monkeypatch.setattr(datasets, "find", lambda name, path=None: tmp_path if name == "mnist" else None)
     monkeypatch.setattr(datasets, "load", lambda name, return_source=False, **kw: (fake, tmp_path))
-    (x, y), (xt, yt), name, lines = cli._load(None, None)
+    (x, y), (xt, yt), name, lines = cli.data.load(None, None)
     assert name == "mnist" and lines == [f"Data: MNIST: 5 training and 3 test images, from {tmp_path}"]
     assert x.shape == (5, 28, 28, 1) and x.dtype == np.float32
 
@@ -90,7 +79,7 @@ def test_default_data_is_full_mnist_when_found(monkeypatch, tmp_path):
 def test_default_data_falls_back_to_the_embedded_digits_and_says_why(monkeypatch):
     embedded = datasets.mnist_10k.find()
     monkeypatch.setattr(datasets, "find", lambda name, path=None: None if name == "mnist" else embedded)
-    (x, y), (xt, yt), name, lines = cli._load(None, 50)
+    (x, y), (xt, yt), name, lines = cli.data.load(None, 50)
     assert name == "mnist_10k" and len(x) == 50 and len(xt) == 50
     assert lines[0].startswith("Data: mnist-10k") and str(datasets.mnist_10k.directory) in lines[0]
     assert "full MNIST was not found locally" in lines[1] and "FASTNN_DATA" in lines[1]
@@ -108,9 +97,9 @@ def test_train_adds_augmented_copies_to_a_small_training_set(tmp_path):
 
 def test_augmented_holds_validation_out_before_altering_the_rest():
     (x, y), _ = datasets.load("mnist_10k")
-    x, y = cli._scale(x[:50]), y[:50]
+    x, y = cli.data.scale(x[:50]), y[:50]
     fastnn.set_seed(0)
-    x_fit, y_fit, (x_val, y_val), _ = cli._augmented(x, y, 2, 0.2)
+    x_fit, y_fit, (x_val, y_val), _ = cli.train.augmented(x, y, 2, 0.2)
     n = 50 - len(x_val)
     assert 7 <= len(x_val) <= 13 and x_fit.shape == (3 * n, 28, 28, 1) and y_fit.shape == (3 * n,)
     originals = {im.tobytes() for im in x}
@@ -232,7 +221,7 @@ def test_a_spec_whose_input_is_not_an_image_is_a_one_line_error(tmp_path):
 
 
 def test_plots_without_matplotlib_fail_before_training(monkeypatch, tmp_path):
-    monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(cli.report.importlib.util, "find_spec", lambda name: None)
     code, out, err = run(["train", *SMOKE, "--plots", tmp_path])
     assert code == 1 and out == ""
     assert err == 'fastnn train: error: --plots needs matplotlib, an optional extra: pip install "fastnn[plot]"\n'
@@ -269,7 +258,7 @@ def test_evaluate_prints_an_aligned_confusion_matrix_and_the_confusions(trained,
 
 
 def test_format_matrix_aligns_wide_counts():
-    text = cli._format_matrix(np.array([[12345, 2], [3, 7]]), ["0", "1"])
+    text = cli.report.format_matrix(np.array([[12345, 2], [3, 7]]), ["0", "1"])
     assert text.splitlines() == ["true\\pred      0      1", "        0 12,345      2", "        1      3      7"]
 
 
@@ -319,13 +308,13 @@ def test_simple_reader_inverts_a_light_background_and_resizes(tmp_path):
     canvas = np.full((90, 60), 255, np.uint8)
     canvas[20:70, 25:35] = 0                      # a dark bar on white
     Image.fromarray(canvas).save(tmp_path / "bar.png")
-    x = cli._simple_image(tmp_path / "bar.png")
+    x = inference.resize_image(tmp_path / "bar.png")
     assert x.shape == (28, 28) and x.dtype == np.float32
     assert x[0, 0] == pytest.approx(0.0, abs=0.02) and x[14, 14] == pytest.approx(1.0, abs=0.02)
     rgba = np.zeros((40, 40, 4), np.uint8)
     rgba[10:30, 18:22] = (0, 0, 0, 255)           # black ink on a transparent canvas
     Image.fromarray(rgba).save(tmp_path / "ink.png")
-    x = cli._simple_image(tmp_path / "ink.png")
+    x = inference.resize_image(tmp_path / "ink.png")
     assert x[0, 0] == pytest.approx(0.0, abs=0.02) and x[14, 14] > 0.9
 
 
@@ -335,9 +324,9 @@ def test_backends_prints_the_report():
     assert code == 0 and out.startswith("selected backend: ") and "conv2d_forward" in out
 
 
-def test_warmup_compiles_what_auto_waits_for(monkeypatch):
-    # warmup trains one step of each built-in model on the numba backend; afterwards auto runs the ops where
-    # Numba is the faster backend on Numba, and the selection the user made is back
+def test_warmup_compiles_the_numba_kernels_auto_runs():
+    # warmup trains each built-in model on the numba backend; afterwards every op that auto runs on Numba is
+    # compiled (no first epoch waits), the last line names them, and the selection the user made is back
     if "numba" not in backend.available_backends():
         code, _, err = run(["warmup"])
         assert code == 1 and "numba is not available" in err
@@ -346,10 +335,15 @@ def test_warmup_compiles_what_auto_waits_for(monkeypatch):
     code, out, _ = run(["warmup"])
     assert code == 0 and [line.split()[0] for line in out.splitlines()[:3]] == list(models.RECIPES)
     assert backend.get_backend() == selected
-    for op in backend.AUTO_OVERRIDES:
-        assert backend.numba_compiled(op), op
-        assert op in out.splitlines()[-1]
-    assert backend.auto_choice("conv2d_forward") == "numba"
+    for op in backend.OPS:
+        if backend.auto_choice(op) == "numba":
+            assert backend.numba_compiled(op), op
+            assert op in out.splitlines()[-1]
+
+
+def test_the_fastnn_script_runs_cli_main():
+    (script,) = entry_points(group="console_scripts", name="fastnn")
+    assert script.load() is cli.main
 
 
 def test_python_m_fastnn_runs_the_cli():

@@ -4,6 +4,7 @@ No test touches the network or the real cache: FASTNN_DATA and XDG_CACHE_HOME po
 Debian's folder is redirected, and pooch.retrieve is replaced where a download is exercised.
 """
 import gzip
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,25 @@ def assert_same_data(got, want):
         for ga, wa in zip(g, w):
             assert ga.dtype == np.uint8
             np.testing.assert_array_equal(ga, wa)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The package: one module per dataset, idx.py for the format
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "mnist_10k"])
+def test_each_dataset_is_the_loader_its_module_defines(name):
+    module = importlib.import_module(f"fastnn.datasets.{name}")
+    loader = getattr(datasets, name)
+    assert loader is getattr(module, name) and loader.name == name
+    assert datasets.find(name) == loader.find() and callable(loader.load_data)
+
+
+def test_the_idx_format_is_its_own_module():
+    from fastnn.datasets import idx
+
+    assert (datasets.read_idx, datasets.write_idx) == (idx.read_idx, idx.write_idx)
+    assert (datasets.IMAGES_MAGIC, datasets.LABELS_MAGIC) == (2051, 2049)
 
 
 # ---------------------------------------------------------------------------------------------------

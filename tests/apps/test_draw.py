@@ -24,9 +24,10 @@ from PIL import Image, ImageDraw
 
 import fastnn
 from fastnn import cli, draw, models
-from fastnn.preprocess import to_mnist
+from fastnn.digits import to_mnist
 
-ROOT = Path(fastnn.__file__).resolve().parent.parent
+from .cli_run import module_env, run
+
 PNG_TYPE = {"Content-Type": "image/png"}
 
 
@@ -211,14 +212,6 @@ def test_is_loopback(host, loopback):
 
 
 # -- the command ------------------------------------------------------------------------------------------
-def run(argv):
-    """cli.main(argv) in this process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture
 def restore_backend():
     """The draw command sets the process's backend and threads; put them back."""
@@ -240,7 +233,7 @@ def test_draw_without_a_model_trains_one_says_so_and_serves_it(monkeypatch, tmp_
         raise KeyboardInterrupt
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "_cmd_train", fake_train)
+    monkeypatch.setattr(cli.train, "run", fake_train)
     monkeypatch.setattr(draw.DrawServer, "serve_forever", interrupted)   # Ctrl-C at once
     code, out, err = run(["draw", "--port", "0", "--backend", "numpy", "--threads", "1"])
     assert code == 130 and "fastnn draw: interrupted" in err
@@ -265,9 +258,8 @@ def test_draw_refuses_a_missing_model_and_a_bad_port(tmp_path, restore_backend):
 
 def test_python_m_fastnn_draw_serves_until_ctrl_c(model_path, tmp_path):
     shutil.copy(model_path, tmp_path / "model.fastnn")
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen([sys.executable, "-m", "fastnn", "draw", "--port", "0", "--backend", "numpy"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, env=module_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:
@@ -319,7 +311,7 @@ def digits_page(chrome, tmp_path_factory):
     """The page, served with LeNet-5 trained as `fastnn draw` trains it when it finds no model (seeded)."""
     path = tmp_path_factory.mktemp("lenet") / "model.fastnn"
     previous = fastnn.get_backend()
-    code, _, _ = run(["train", *cli._DRAW_TRAIN, "--seed", "0", "--out", path])
+    code, _, _ = run(["train", *cli.draw.TRAIN_ARGS, "--seed", "0", "--out", path])
     assert code == 0
     server = draw.make_server(fastnn.load_model(path, compile=False), "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

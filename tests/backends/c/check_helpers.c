@@ -1,6 +1,6 @@
 /* The Cython kernels' C helpers (kernels/_cython/_gemm.h, _transpose.h) against plain loops, with guard
    values around every output so a write outside its extents fails too. Built and run by
-   tests/test_cython_backend.py, once with the vector code and once with FASTNN_GEMM_PLAIN (the fallback
+   tests/backends/test_cython_backend.py, once with the vector code and once with FASTNN_GEMM_PLAIN (the fallback
    for compilers without vector extensions). Prints one line per failure and exits 1 if any. */
 #include <math.h>
 #include <stdio.h>

@@ -1,11 +1,12 @@
-"""`fastnn draw`: a local web page to draw digits on and see what a model reads in them.
+"""The drawing page's HTTP server: the page, and POST /predict answered through fastnn.inference.
 
     server = fastnn.draw.make_server(fastnn.load_model("model.fastnn"))   # 127.0.0.1:8000
     server.serve_forever()
 
-The page (fastnn/web/draw.html) sends the canvas after each stroke and shows the model's top 3 classes and
-the 28x28 image the model read, enlarged: the drawing as fastnn.preprocess.to_mnist turns it into an MNIST
-digit (for digit models; `fastnn predict` reads image files the same way).
+The page (draw.html, beside this module) sends the canvas after each stroke and shows the model's top 3
+classes and the 28x28 image the model read, enlarged: the drawing as fastnn.digits.to_mnist turns it into an
+MNIST digit (for digit models; `fastnn predict` reads image files the same way, with the same
+fastnn.inference.ImageClassifier).
 
 Routes:
     GET  /          the page.
@@ -18,8 +19,8 @@ Routes:
                     415 (another Content-Type), 404 (another path), 405 (another method on /predict).
 
 Every request is answered with a status and a JSON message; none stops the server. model.predict keeps
-workspaces per batch size, so one lock lets one request at a time use the model; reading the PNG and
-to_mnist run outside it.
+workspaces per batch size, so one lock lets one request at a time use the model (DrawServer._top, the one
+place that takes it); reading the PNG and to_mnist run outside it.
 """
 import io
 import ipaddress
@@ -35,10 +36,10 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
-from . import cli
-from .preprocess import NoInkError
+from ..digits import NoInkError
+from ..inference import ImageClassifier
 
-PAGE = Path(__file__).resolve().parent / "web" / "draw.html"
+PAGE = Path(__file__).resolve().parent / "draw.html"
 MAX_BODY = 2 * 1024 * 1024   # bytes: a 280x280 canvas is ~10 KB as a PNG, a full-screen one ~200 KB
 MAX_SIDE = 2048              # pixels a side, checked from the PNG header before any pixel is decoded
 TOP = 3
@@ -56,9 +57,9 @@ class DrawServer(ThreadingHTTPServer):
 
     def __init__(self, address, model):
         self.model = model
-        self.reader, self.class_names = cli._image_reader(model)
+        self.classifier = ImageClassifier(model)
         self.page = PAGE.read_bytes()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()   # see _top
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
@@ -78,17 +79,21 @@ class DrawServer(ThreadingHTTPServer):
             return _json_error(HTTPStatus.BAD_REQUEST, f"POST /predict expects an image of at most {MAX_SIDE}x"
                                                        f"{MAX_SIDE} pixels. Received: {width}x{height}")
         try:
-            x = cli._checked_image(self.reader(body), "the drawing")
+            x = self.classifier.read(body)
         except NoInkError:
             return _json_error(HTTPStatus.UNPROCESSABLE_ENTITY, "no ink",
                                message="The canvas is empty: draw a digit.")
         except (OSError, SyntaxError, ValueError, TypeError) as exc:   # e.g. a truncated PNG
             return _json_error(HTTPStatus.BAD_REQUEST, f"POST /predict could not read the image: "
                                                        f"{' '.join(str(exc).split())}")
-        with self._lock:
-            top = cli._top_classes(self.model, x, TOP)
-        return HTTPStatus.OK, {"top": [[self.class_names[c], p] for c, p in top],
+        return HTTPStatus.OK, {"top": [[name, p] for name, p in self._top(x)],
                                "image28": np.rint(x[:, :, 0] * 255).astype(int).tolist()}
+
+    def _top(self, x):
+        """The TOP most probable classes for x, one request at a time: model.predict keeps workspaces per
+        batch size in the model, so two threads predicting at once would share them."""
+        with self._lock:
+            return self.classifier.top(x, TOP)
 
     def handle_error(self, request, client_address):
         """One line on stderr instead of socketserver's traceback; a client that hung up is no error."""

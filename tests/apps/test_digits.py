@@ -1,8 +1,11 @@
-"""fastnn.preprocess: from drawings to MNIST inputs, augmentation, and the stroke-width generator.
+"""fastnn.digits: from drawings to MNIST inputs, augmentation, and the stroke-width generator.
 
 Drawings are made by render_stroke_digit from real mnist-10k test digits, so every test starts from a
 digit whose label is known; the last test trains a small model and reads drawn digits with it.
 """
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -10,8 +13,8 @@ from scipy import ndimage
 
 import fastnn
 from fastnn import layers
-from fastnn.preprocess import (MNIST_BOX, MNIST_CENTER, Augment, augmented_epochs, fat_brush, naive_to_mnist,
-                               render_stroke_digit, to_mnist)
+from fastnn.digits import (MNIST_BOX, MNIST_CENTER, Augment, augmented_epochs, fat_brush, naive_to_mnist,
+                           render_stroke_digit, to_mnist)
 
 WIDTHS = (2, 4, 8, 16, 32)
 
@@ -34,6 +37,17 @@ def drawing(digits):
 
 def correlation(a, b):
     return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+def test_import_fastnn_loads_digits_on_first_use_only():
+    # scipy.ndimage and scikit-image take a second or two to import: `import fastnn` and the command line's
+    # parser leave them out until fastnn.digits (or a command that reads images) is used
+    code = ("import sys, fastnn, fastnn.cli; fastnn.cli.build_parser(); "
+            "assert 'fastnn.digits' not in sys.modules and 'skimage' not in sys.modules, 'loaded early'; "
+            "to_mnist = fastnn.digits.to_mnist; "
+            "assert to_mnist.__module__ == 'fastnn.digits.transform' and 'skimage' in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 # ---------------------------------------------------------------------------------------------------

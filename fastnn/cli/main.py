@@ -1,0 +1,46 @@
+"""The parser and the dispatch of `fastnn <command>`: each command is one entry of COMMANDS,
+name -> (one-line help, add_arguments(parser), run(args)); run returns the exit code."""
+import argparse
+import sys
+
+from .. import backend, datasets
+from . import draw, evaluate, info, predict, train
+
+COMMANDS = {
+    "train": ("train a model on MNIST-like data and save it", train.add_arguments, train.run),
+    "evaluate": ("accuracy, confusion matrix and most-confused classes of a saved model", evaluate.add_arguments,
+                 evaluate.run),
+    "predict": ("classify image files with a saved model", predict.add_arguments, predict.run),
+    "draw": ("a local web page to draw digits and see the model's top 3 and the 28x28 image it read",
+             draw.add_arguments, draw.run),
+    "backends": ("show which backend (numpy, numba, cython) runs each op", info.no_arguments, info.run_backends),
+    "warmup": ("compile the Numba kernels of the built-in models once, so that auto uses them from then on",
+               info.no_arguments, info.run_warmup),
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="fastnn", description="Train, evaluate and use small neural networks on a multicore CPU.",
+        epilog="Run `fastnn COMMAND --help` for a command's options.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (help_text, add_arguments, run) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        add_arguments(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def main(argv=None):
+    """Entry point: parse argv (default sys.argv[1:]) and run the command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print(f"fastnn {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, ImportError, backend.BackendUnavailableError) as exc:
+        message = str(exc) if isinstance(exc, datasets.DatasetNotFoundError) else " ".join(str(exc).split())
+        print(f"fastnn {args.command}: error: {message}", file=sys.stderr)
+        return 1
