@@ -24,7 +24,7 @@ from collections import Counter
 import numpy as np
 
 from . import backend, callbacks, datasets, metrics, models, optimizers
-from .model import stratified_split
+from .trainers.data import stratified_split
 from .utils import make_rng, set_seed
 
 _DATASETS = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "mnist_10k": "mnist-10k"}   # name -> shown
