@@ -59,11 +59,6 @@ class Layer:
     def weights(self):
         return [w.value for w in self.weights_spec]
 
-    @property
-    def trainable(self):
-        """Whether the optimizer updates any weight of this layer."""
-        return any(w.trainable for w in self.weights_spec)
-
     def get_weights(self):
         return [np.array(w.value) for w in self.weights_spec]
 
@@ -89,7 +84,7 @@ class Layer:
         """{name: (shape, dtype)}: the arrays this layer writes for a batch of n, allocated once per context."""
         return {}
 
-    def batch_shape(self, n, per_sample=None):
+    def buffer_shape(self, n, per_sample=None):
         """(n, *per_sample), per_sample defaulting to the output shape."""
         return (n,) + (self.output_shape if per_sample is None else per_sample)
 

@@ -65,7 +65,7 @@ class Conv2D(ActivationMixin, Layer):
         self._backward = backend.kernel("conv2d_backward")
 
     def buffers(self, n):
-        return {"out": (self.batch_shape(n), self.dtype), "dx": (self.batch_shape(n, self.input_shape), self.dtype)}
+        return {"out": (self.buffer_shape(n), self.dtype), "dx": (self.buffer_shape(n, self.input_shape), self.dtype)}
 
     def forward(self, ctx, x, training):
         ctx.code, _ = self._codes(ctx.logits)

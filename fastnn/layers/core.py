@@ -123,8 +123,8 @@ class Dense(ActivationMixin, Layer):
         self._resolve_softmax()
 
     def buffers(self, n):
-        out = (self.batch_shape(n), self.dtype)
-        buffers = {"out": out, "dx": (self.batch_shape(n, self.input_shape), self.dtype)}
+        out = (self.buffer_shape(n), self.dtype)
+        buffers = {"out": out, "dx": (self.buffer_shape(n, self.input_shape), self.dtype)}
         if self.activation == "softmax":
             buffers["z"] = buffers["dz"] = out   # the pre-softmax scores and their gradient
         return buffers
@@ -173,7 +173,7 @@ class Activation(ActivationMixin, Layer):
         self._resolve_softmax()
 
     def buffers(self, n):
-        shape = self.batch_shape(n)
+        shape = self.buffer_shape(n)
         return {"out": (shape, self.dtype), "dx": (shape, self.dtype)}
 
     def forward(self, ctx, x, training):

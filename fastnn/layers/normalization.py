@@ -31,7 +31,7 @@ class BatchNormalization(Layer):
         self._backward = backend.kernel("batchnorm_backward")
 
     def buffers(self, n):
-        shape, c = self.batch_shape(n), (self.output_shape[-1],)
+        shape, c = self.buffer_shape(n), (self.output_shape[-1],)
         # mean, invstd: the batch's statistics per channel, which the backward pass reuses
         return {"out": (shape, self.dtype), "dx": (shape, self.dtype),
                 "mean": (c, self.dtype), "invstd": (c, self.dtype)}

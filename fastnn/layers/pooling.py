@@ -30,8 +30,8 @@ class MaxPooling2D(Layer):
 
     def buffers(self, n):
         # argmax: where in its window each output came from, for the backward pass
-        return {"out": (self.batch_shape(n), self.dtype), "argmax": (self.batch_shape(n), np.int32),
-                "dx": (self.batch_shape(n, self.input_shape), self.dtype)}
+        return {"out": (self.buffer_shape(n), self.dtype), "argmax": (self.buffer_shape(n), np.int32),
+                "dx": (self.buffer_shape(n, self.input_shape), self.dtype)}
 
     def forward(self, ctx, x, training):
         self._forward(ctx.out, ctx.argmax, x, *self.pool_size, *self.strides, self._ph, self._pw)

@@ -39,7 +39,7 @@ class Dropout(Layer):
         return DropoutStream()
 
     def buffers(self, n):
-        shape = self.batch_shape(n)
+        shape = self.buffer_shape(n)
         return {"out": (shape, self.dtype), "mask": (shape, self.dtype)}
 
     def forward(self, ctx, x, training):

@@ -28,9 +28,7 @@ class LayerContext:
 
     def release(self):
         """Forget what the last call saved (it may be the caller's input, which a pooled context outlives)."""
-        kept = self._kept
-        self.__dict__.clear()
-        self.__dict__.update(kept)
+        self.__dict__ = self._kept.copy()
 
 
 class Context:
@@ -62,8 +60,8 @@ class Context:
     def release(self):
         for slot in self.slots:
             slot.release()
-        self.values[:] = [None] * len(self.values)
-        self.grads[:] = [None] * len(self.grads)
+        n = len(self.values)
+        self.values[:] = self.grads[:] = [None] * n
 
 
 class ContextPool:
