@@ -13,7 +13,7 @@ quiet_thread_pools()   # before NumPy, SciPy or an OpenMP runtime loads, where i
 from . import callbacks, datasets, initializers, layers, losses, metrics, models, optimizers
 from .backend import (BackendUnavailableError, available_backends, backend_report, get_backend,
                       get_num_threads, set_backend, set_num_threads)
-from .model import Sequential
+from .models import Sequential
 from .saving import load_model
 from .utils import floatx, set_floatx, set_seed
 

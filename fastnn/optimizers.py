@@ -38,11 +38,11 @@ class Optimizer:
             return
         self._param, self._grad = param, grad
         self.state = {name: self._initial_state(name, param) for name in self.state_names}
-        self._kernel = backend.kernel(self.kernel_name) if self.uses_gradients else None
+        self._kernel = backend.kernel(self.kernel_name, dtype=param.dtype) if self.uses_gradients else None
 
     def resolve(self):
         if self.uses_gradients:
-            self._kernel = backend.kernel(self.kernel_name)
+            self._kernel = backend.kernel(self.kernel_name, dtype=self._param.dtype)
 
     def _initial_state(self, name, param):
         return np.zeros_like(param)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import callbacks, models, optimizers, plots
 from ..inference import as_model_input, class_names, recipe_dataset
-from ..model import stratified_split
+from ..trainers.data import stratified_split
 from ..utils import make_rng, set_seed
 from . import data, options, report
 

@@ -18,16 +18,15 @@ Routes:
                     PNG, unreadable, too large an image), 411 (no Content-Length), 413 (too large a body),
                     415 (another Content-Type), 404 (another path), 405 (another method on /predict).
 
-Every request is answered with a status and a JSON message; none stops the server. model.predict keeps
-workspaces per batch size, so one lock lets one request at a time use the model (DrawServer._top, the one
-place that takes it); reading the PNG and to_mnist run outside it.
+Every request is answered with a status and a JSON message; none stops the server. Requests are served
+on threads, which call model.predict at once: each call takes a context of its own (fastnn.trainers), so
+no lock is needed.
 """
 import io
 import ipaddress
 import json
 import socket
 import sys
-import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -59,7 +58,6 @@ class DrawServer(ThreadingHTTPServer):
         self.model = model
         self.classifier = ImageClassifier(model)
         self.page = PAGE.read_bytes()
-        self._lock = threading.Lock()   # see _top
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
@@ -86,14 +84,8 @@ class DrawServer(ThreadingHTTPServer):
         except (OSError, SyntaxError, ValueError, TypeError) as exc:   # e.g. a truncated PNG
             return _json_error(HTTPStatus.BAD_REQUEST, f"POST /predict could not read the image: "
                                                        f"{' '.join(str(exc).split())}")
-        return HTTPStatus.OK, {"top": [[name, p] for name, p in self._top(x)],
+        return HTTPStatus.OK, {"top": [[name, p] for name, p in self.classifier.top(x, TOP)],
                                "image28": np.rint(x[:, :, 0] * 255).astype(int).tolist()}
-
-    def _top(self, x):
-        """The TOP most probable classes for x, one request at a time: model.predict keeps workspaces per
-        batch size in the model, so two threads predicting at once would share them."""
-        with self._lock:
-            return self.classifier.top(x, TOP)
 
     def handle_error(self, request, client_address):
         """One line on stderr instead of socketserver's traceback; a client that hung up is no error."""

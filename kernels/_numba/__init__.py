@@ -1,5 +1,14 @@
 """The Numba backend's shared runtime: its thread count, and whether a kernel is compiled yet (options: config.py)."""
+import os
+
 import numba
+
+# Numba's threading layer: OpenMP first. The Cython kernels run on libgomp, and Numba's "omp" layer runs on
+# an OpenMP runtime too (tbb, tried first by default, would add another pool); both omp and tbb are
+# thread-safe, so several Python threads can run parallel kernels at once (predict from a server's threads),
+# which the workqueue layer, the last resort, is not. NUMBA_THREADING_LAYER(_PRIORITY), when set, wins.
+if not {"NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY"} & set(os.environ):
+    numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
 
 
 def set_num_threads(n):

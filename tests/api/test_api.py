@@ -118,7 +118,7 @@ def test_softmax_cross_entropy_is_fused_whichever_way_written(how):
         stack, loss = [layers.Dense(3)], fastnn.losses.SparseCategoricalCrossentropy(from_logits=True)
     model = fastnn.Sequential([layers.Input((4,))] + stack, seed=0, dtype="float64")
     model.compile(fastnn.optimizers.SGD(1.0), loss)
-    assert model._loss_name == "sparse_softmax_ce"
+    assert model._trainer.head.loss_name == "sparse_softmax_ce"
     w, b = model.get_weights()
     logits = x @ w + b
     p = np.exp(logits - logits.max(1, keepdims=True))
@@ -139,7 +139,7 @@ def test_softmax_cross_entropy_is_fused_whichever_way_written(how):
 def test_sigmoid_binary_crossentropy_is_fused():
     model = fastnn.Sequential([layers.Input((3,)), layers.Dense(1, activation="sigmoid")], seed=0)
     model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
-    assert model._loss_name == "sigmoid_bce"
+    assert model._trainer.head.loss_name == "sigmoid_bce"
     probs = model.predict(np.ones((2, 3), np.float32))
     assert ((probs > 0) & (probs < 1)).all()
 
@@ -282,3 +282,41 @@ def test_threads_setting():
             fastnn.set_num_threads(0)
     finally:
         fastnn.set_num_threads(n)
+
+
+def test_input_batch_size_is_kept_and_shown_and_other_batch_sizes_are_fed():
+    model = fastnn.Sequential([layers.Input((3,), batch_size=8), layers.Dense(2)], seed=0)
+    model.compile("sgd", "mse")
+    assert model.input_shape == (8, 3) and model.output_shape == (8, 2)
+    assert model.get_config()["batch_size"] == 8
+    assert layers.Input((3,), batch_size=8).get_config() == {"name": None, "shape": [3], "batch_size": 8}
+    model.fit(np.zeros((5, 3)), np.zeros((5, 2)), batch_size=2, verbose=0)
+    assert model.predict(np.zeros((3, 3))).shape == (3, 2)
+    with pytest.raises(ValueError, match=r"Input\(batch_size=...\) expects an integer >= 1. Received: batch_size=0"):
+        layers.Input((3,), batch_size=0)
+
+
+def test_input_batch_size_survives_save_and_spec(tmp_path):
+    import json
+
+    model = fastnn.Sequential([layers.Input((3,), batch_size=4), layers.Dense(2)], seed=0)
+    model.build()
+    model.save(tmp_path / "m.fastnn")
+    assert fastnn.load_model(tmp_path / "m.fastnn").input_shape == (4, 3)
+    (tmp_path / "m.json").write_text(json.dumps(model.get_config()))
+    assert fastnn.models.from_spec(tmp_path / "m.json").get_config() == model.get_config()
+
+
+@pytest.mark.parametrize("verbose, lines", [(0, 0), (2, 1)])
+def test_predict_and_evaluate_honour_verbose(capsys, verbose, lines):
+    model = fastnn.Sequential([layers.Input((3,)), layers.Dense(2, activation="softmax")], seed=0)
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.zeros((10, 3), np.float32), np.zeros(10, np.int64)
+    model.predict(x, batch_size=4, verbose=verbose)
+    out = capsys.readouterr().out
+    assert out.count("\n") == lines and (not lines or out.startswith("3/3 - "))
+    model.evaluate(x, y, batch_size=4, verbose=verbose)
+    out = capsys.readouterr().out
+    assert out.count("\n") == lines and (not lines or ("3/3 - " in out and "accuracy: 1.0000" in out))
+    with pytest.raises(ValueError, match="`verbose` expects 0, 1, 2 or 'auto'. Received: verbose=3"):
+        model.predict(x, verbose=3)

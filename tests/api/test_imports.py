@@ -22,15 +22,6 @@ import sys
 import pytest
 
 
-# Circles outside the apps' modules, each (the modules in it, why it is tolerated for now). The test below
-# ignores them; test_known_circle_is_gone fails (strict xfail) once one is broken, so that it is removed.
-KNOWN_CIRCLES = [
-    ({"fastnn.model", "fastnn.saving"},
-     "Sequential.save imports fastnn.saving and load_model imports Sequential back (both at call time); the "
-     "trainer work moves the model classes into fastnn.models and fastnn.trainers and breaks this circle"),
-]
-
-
 def package_modules(package_name):
     """{module name: source path} of a package and every module under it that has Python source."""
     package = importlib.import_module(package_name)
@@ -157,17 +148,8 @@ def test_the_walk_finds_every_kind_of_module(graph):
 
 
 def test_no_import_circles(graph):
-    known = [modules for modules, _ in KNOWN_CIRCLES]
-    found = [describe(c) for c in circles(graph) if set(c) not in known]
+    found = [describe(c) for c in circles(graph)]
     assert not found, "import circles: " + "; ".join(found)
-
-
-@pytest.mark.parametrize("modules", [
-    pytest.param(modules, marks=pytest.mark.xfail(strict=True, reason=why), id=" <-> ".join(sorted(modules)))
-    for modules, why in KNOWN_CIRCLES
-])
-def test_known_circle_is_gone(graph, modules):
-    assert modules not in [set(c) for c in circles(graph)]
 
 
 def test_the_front_ends_do_not_import_each_other(graph):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import layers, optimizers, saving
+from fastnn import layers, optimizers, saving_lib
 
 
 pytestmark = pytest.mark.usefixtures("numpy_backend")   # tests/conftest.py
@@ -182,7 +182,7 @@ def test_a_consistent_file_naming_an_unknown_layer_is_refused(saved):
     arrays = {name[:-4]: np.load(io.BytesIO(data)) for name, data in entries.items()
               if name not in ("config.npy", "checksum.npy")}
     entries["config.npy"] = _npy(np.array(config_json))
-    entries["checksum.npy"] = _npy(np.array(saving._digest(config_json, arrays)))
+    entries["checksum.npy"] = _npy(np.array(saving_lib._digest(config_json, arrays)))
     _write_zip(saved, entries)
     with pytest.raises(ValueError, match="unknown layer class 'Lambda'"):
         fastnn.load_model(saved)

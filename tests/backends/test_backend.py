@@ -140,3 +140,17 @@ def test_numba_compiled_reads_the_cache_on_disk(tmp_path):
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert first.stdout.split() == ["False", "True", "False"]
     assert second.stdout.split() == ["True", "True", "False"]
+
+
+def test_numba_runs_on_a_thread_safe_layer():
+    # several threads may run parallel kernels at once (predict from the drawing server's threads): Numba's
+    # workqueue layer would abort the process, so the omp layer comes first (tbb next)
+    if "numba" not in fastnn.available_backends():
+        pytest.skip("numba not available")
+    code = ("import numpy as np, numba, fastnn; from fastnn import backend; "
+            "x = np.ones(1 << 20, np.float32); backend.kernel('activation_forward', 'numba')(x, x, 1); "
+            "print(numba.threading_layer())")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING_LAYER")}
+    layer = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           check=True).stdout.split()[-1]
+    assert layer in ("omp", "tbb")

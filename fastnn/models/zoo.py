@@ -1,8 +1,7 @@
-"""Ready-made models for 28x28 grey images, and JSON model specs.
+"""Ready-made models for 28x28 grey images, and the recipes that train them.
 
     model = fastnn.models.lenet5()                      # the LeNet-5 of the benchmarks, plain
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model = fastnn.models.from_spec("my_model.json")    # layers described in JSON, never Python
 
 Each builder returns a built, uncompiled Sequential (weights initialised from `seed`), ready for compile().
 RECIPES holds the training defaults (optimizer, learning rate and its decay, epochs, batch size, augmentation,
@@ -10,13 +9,10 @@ dataset) that `python -m fastnn train` uses and its --help lists, one set of num
 
 Legend: inputs are (H, W, C) = (28, 28, 1), pixel values scaled to [0, 1].
 """
-import json
-import numbers
-import os
 from dataclasses import dataclass
 
-from . import layers
-from .model import Sequential
+from .. import layers
+from .sequential import Sequential
 
 MNIST_SHAPE = (28, 28, 1)
 
@@ -79,72 +75,6 @@ def fashion_cnn(input_shape=MNIST_SHAPE, num_classes=10, seed=None):
         layers.Dropout(0.3),
         layers.Dense(num_classes, activation="softmax"),
     ], name="fashion_cnn", seed=seed))
-
-
-# -- JSON specs ----------------------------------------------------------------------------------
-_SPEC_KEYS = {"input_shape", "layers", "name", "seed", "dtype"}
-
-
-def from_spec(path, seed=None):
-    """A Sequential from a JSON spec file; only the layer classes of fastnn.layers, nothing executed.
-
-    The spec is an object with "input_shape" (per sample, e.g. [28, 28, 1]) and "layers", a list of
-    {"class_name": "Conv2D", "config": {"filters": 6, "kernel_size": 5, ...}} as in
-    Sequential.get_config()["layers"]; "name", "seed" and "dtype" are optional. A whole
-    Sequential.get_config() is a valid spec. `seed`, when given, replaces the spec's. Raises ValueError
-    naming the entry that is wrong.
-    """
-    path = os.fspath(path)
-    where = f"model spec {path!r}"
-    if os.path.splitext(path)[1].lower() == ".py":
-        raise ValueError(f"{where}: expected a JSON file. Received: a Python file (model specs are data and are "
-                         "never executed; describe the layers in JSON)")
-    try:
-        with open(path, encoding="utf-8") as f:
-            spec = json.load(f)
-    except FileNotFoundError:
-        raise ValueError(f"{where}: no such file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{where} is not valid JSON: {exc}") from None
-    if not isinstance(spec, dict):
-        raise ValueError(f"{where}: expected a JSON object with 'input_shape' and 'layers'. "
-                         f"Received: a JSON {type(spec).__name__}")
-    unknown = sorted(set(spec) - _SPEC_KEYS)
-    if unknown:
-        raise ValueError(f"{where}: expected keys among {sorted(_SPEC_KEYS)}. Received: unknown keys {unknown}")
-    shape = spec.get("input_shape")
-    if (not isinstance(shape, list) or not shape
-            or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in shape)):
-        raise ValueError(f"{where}: 'input_shape' expects a list of positive integers such as [28, 28, 1]. "
-                         f"Received: {shape!r}")
-    entries = spec.get("layers")
-    if not isinstance(entries, list) or not entries:
-        raise ValueError(f"{where}: 'layers' expects a non-empty list of {{\"class_name\", \"config\"}} objects. "
-                         f"Received: {entries!r}")
-    allowed = sorted(name for name, cls in layers.LAYER_CLASSES.items() if cls is not layers.InputLayer)
-    built = []
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) or set(entry) - {"class_name", "config"} or "class_name" not in entry:
-            raise ValueError(f"{where}: layers[{i}] expects an object with 'class_name' and optional 'config'. "
-                             f"Received: {entry!r}")
-        cls = layers.LAYER_CLASSES.get(entry["class_name"]) if isinstance(entry["class_name"], str) else None
-        if cls is None or cls is layers.InputLayer:
-            raise ValueError(f"{where}: layers[{i}].class_name expects one of {allowed}. "
-                             f"Received: {entry['class_name']!r}")
-        config = entry.get("config", {})
-        if not isinstance(config, dict):
-            raise ValueError(f"{where}: layers[{i}].config expects an object. Received: {config!r}")
-        try:
-            built.append(cls(**config))
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}: layers[{i}] ({entry['class_name']}): {exc}") from None
-    try:
-        model = Sequential([layers.Input(tuple(shape)), *built], name=spec.get("name"),
-                           seed=spec.get("seed") if seed is None else seed, dtype=spec.get("dtype"))
-        model.build()
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: {exc}") from None
-    return model
 
 
 # -- training recipes ----------------------------------------------------------------------------

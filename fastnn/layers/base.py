@@ -1,0 +1,117 @@
+"""Layer and Weight: what every layer holds (config and weights) and the calling convention of a step.
+
+A layer keeps no state of a call. The trainer owns a context per (model, batch size, mode); each layer
+gets its slot of it, `ctx`: the buffers the layer declared with buffers(n), set as attributes
+(ctx.out, ctx.dx, ...), the flag ctx.logits (drop a final softmax/sigmoid that the loss absorbs), and
+ctx.state (what initial_state() returned, shared by every training step; None outside training). forward
+writes what backward needs onto ctx (its input, the activation code, ...), never onto self, so any number
+of threads can run forward at once, each with its own context.
+
+The model places trainable weights and their gradients in two flat buffers (so an optimizer updates the
+whole model in one kernel call) and hands each layer views into them. Kernels are looked up once, in
+resolve().
+
+Legend: N batch; shapes given without N are per-sample, as Keras's input_shape.
+"""
+import numpy as np
+
+from .. import backend
+
+
+class Weight:
+    """One weight of a layer: its Keras name, shape, initializer and whether the optimizer updates it."""
+
+    def __init__(self, name, shape, initializer, trainable):
+        self.name, self.shape, self.initializer, self.trainable = name, tuple(shape), initializer, trainable
+        self.value = None   # an array (a view into the model's flat buffer when trainable)
+        self.grad = None    # a view into the model's flat gradient buffer (trainable only)
+
+
+class Layer:
+    """Base class. Subclasses implement build(), buffers(), and forward()/backward() on a context slot."""
+
+    def __init__(self, name=None, input_shape=None):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}(name=...) expects a string. Received: name={name!r}")
+        self.name = name
+        self.weights_spec = []
+        self.input_shape = tuple(input_shape) if input_shape is not None else None
+        self.output_shape = None
+        self.built = False
+        self.dtype = None
+
+    # -- construction -------------------------------------------------------------------------
+    def add_weight(self, name, shape, initializer, trainable=True):
+        weight = Weight(name, shape, initializer, trainable)
+        self.weights_spec.append(weight)
+        return weight
+
+    def build(self, input_shape):
+        """Declare weights for this per-sample input shape and return the per-sample output shape."""
+        return tuple(input_shape)
+
+    def resolve(self):
+        """Look the layer's kernels up in the registry (once per model build or backend change)."""
+
+    def lookup(self, op):
+        """The selected backend's function for op on this layer's dtype (resolve() calls it, once)."""
+        return backend.kernel(op, dtype=self.dtype or "float32")
+
+    def get_config(self):
+        return {"name": self.name}
+
+    # -- weights ------------------------------------------------------------------------------
+    @property
+    def weights(self):
+        return [w.value for w in self.weights_spec]
+
+    def get_weights(self):
+        return [np.array(w.value) for w in self.weights_spec]
+
+    def set_weights(self, values):
+        values = list(values)
+        if len(values) != len(self.weights_spec):
+            raise ValueError(f"Layer {self.name!r} expects {len(self.weights_spec)} weight arrays. "
+                             f"Received: {len(values)}")
+        for spec, value in zip(self.weights_spec, values):
+            value = np.asarray(value)
+            if value.shape != spec.shape:
+                raise ValueError(f"Layer {self.name!r} weight {spec.name!r} expects shape {spec.shape}. "
+                                 f"Received: shape {value.shape}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"Layer {self.name!r} weight {spec.name!r} contains NaN or inf")
+            spec.value[...] = value
+
+    def count_params(self):
+        return int(sum(np.prod(w.shape, dtype=np.int64) for w in self.weights_spec))
+
+    # -- one call -----------------------------------------------------------------------------
+    def buffers(self, n):
+        """{name: (shape, dtype)}: the arrays this layer writes for a batch of n, allocated once per context."""
+        return {}
+
+    def buffer_shape(self, n, per_sample=None):
+        """(n, *per_sample), per_sample defaulting to the output shape."""
+        return (n,) + (self.output_shape if per_sample is None else per_sample)
+
+    def initial_state(self):
+        """State that lives across training steps (the trainer keeps it, one per model build); None if none."""
+        return None
+
+    def forward(self, ctx, x, training):
+        """x (N, *input_shape) -> (N, *output_shape), usually one of ctx's buffers."""
+        raise NotImplementedError
+
+    def backward(self, ctx, dout, need_dx):
+        """dout (N, *output_shape), which the layer may overwrite -> dx, or None when need_dx is False."""
+        raise NotImplementedError
+
+    def fuse_output_activation(self, kind):
+        """Drop a final `kind` ("softmax"/"sigmoid") when computing logits; True if this layer applies it."""
+        return False
+
+    def output_activation(self):
+        return None
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}>"

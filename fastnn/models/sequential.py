@@ -1,0 +1,274 @@
+"""Sequential: a linear stack of layers, its weights and its compile settings. Training and inference
+(fit, evaluate, predict...) run in its Trainer (fastnn.trainers), which walks the chain of layers as a graph.
+
+Trainable weights and their gradients live in two flat buffers, so an optimizer updates the whole model in
+one kernel call; every kernel is looked up once, when the model is built, compiled, or the backend changes.
+"""
+import numpy as np
+
+from .. import backend, losses, optimizers, saving_lib
+from ..layers import InputLayer, Layer
+from ..trainers import Trainer
+from ..utils import check_int, floatx, make_rng
+from .graph import Graph
+
+_METRIC_NAMES = {"accuracy": "accuracy", "acc": "accuracy"}
+
+
+class Sequential:
+    """A linear stack of layers, as keras.Sequential.
+
+    Sequential(layers=None, name=None, seed=None, dtype=None): `seed` fixes initial weights, shuffling and
+    dropout masks (else fastnn.set_seed's stream is used); dtype defaults to fastnn.floatx() ("float32").
+    """
+
+    def __init__(self, layers=None, name=None, seed=None, dtype=None):
+        self.name = name or "sequential"
+        self.seed = None if seed is None else check_int("seed", seed, minimum=0, owner="Sequential")
+        dtype = dtype or floatx()
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"Sequential(dtype=...) expects 'float32' or 'float64'. Received: dtype={dtype!r}")
+        self.dtype = np.dtype(dtype)
+        self._layers = []
+        self._input_shape = None
+        self._batch_size = None
+        self.built = False
+        self.graph = None
+        self.optimizer = None
+        self.loss = None
+        self.metrics_names = []
+        self.stop_training = False
+        self.history = None
+        self._trainer = Trainer(self)
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- structure ----------------------------------------------------------------------------
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    @property
+    def input_shape(self):
+        return None if self._input_shape is None else (self._batch_size,) + self._input_shape
+
+    @property
+    def output_shape(self):
+        return (self._batch_size,) + self._layers[-1].output_shape if self.built else None
+
+    def add(self, layer):
+        """Append a layer (an Input() first, or give the first layer input_shape=)."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add expects a fastnn layer. Received: {layer!r} of type "
+                            f"{type(layer).__name__}")
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError("Input(...) must be the first element of a Sequential model")
+            self._input_shape, self._batch_size = layer.input_shape, layer.batch_size
+            return
+        if not self._layers and layer.input_shape is not None:
+            self._input_shape = layer.input_shape
+        if any(layer is other for other in self._layers):
+            raise ValueError(f"layer {layer!r} is already in the model")
+        self._layers.append(layer)
+        self.built = False
+
+    def build(self, input_shape=None):
+        """Create every weight for per-sample input_shape (a leading None batch axis is accepted)."""
+        if input_shape is not None:
+            shape = tuple(input_shape)
+            if shape and shape[0] is None:
+                shape = shape[1:]
+            self._input_shape = InputLayer(shape).input_shape
+        if self._input_shape is None:
+            raise ValueError("the model's input shape is unknown: start with fastnn.layers.Input(shape=...), "
+                             "pass input_shape= to the first layer, or call build(input_shape)")
+        if not self._layers:
+            raise ValueError("the model has no layers")
+        rng = make_rng(self.seed)
+        self._rng = rng
+        names = {}
+        shape = self._input_shape
+        for layer in self._layers:
+            base = layer.name or _snake(type(layer).__name__)
+            layer.name = base if base not in names else f"{base}_{names[base]}"
+            names[base] = names.get(base, 0) + 1
+            layer.weights_spec, layer.dtype = [], self.dtype
+            layer.input_shape = shape
+            try:
+                layer.output_shape = tuple(layer.build(shape))
+            except ValueError as exc:
+                raise ValueError(f"layer {layer.name!r}: {exc}") from None
+            layer.built = True
+            shape = layer.output_shape
+        self._place_weights(rng)
+        for layer in self._layers:
+            if hasattr(layer, "set_rng"):
+                layer.set_rng(rng)
+        self.graph = Graph.chain(self._layers)
+        self.built = True
+        self._setup()
+
+    def _place_weights(self, rng):
+        """Trainable weights as views into one flat buffer (gradients likewise), then initialised from rng."""
+        specs = [w for layer in self._layers for w in layer.weights_spec]
+        total = sum(int(np.prod(w.shape)) for w in specs if w.trainable)
+        self._params = np.empty(total, self.dtype)
+        self._grads = np.zeros(total, self.dtype)
+        offset = 0
+        for w in specs:
+            size = int(np.prod(w.shape))
+            if w.trainable:
+                w.value = self._params[offset:offset + size].reshape(w.shape)
+                w.grad = self._grads[offset:offset + size].reshape(w.shape)
+                offset += size
+            else:
+                w.value = np.empty(w.shape, self.dtype)
+            w.value[...] = w.initializer(w.shape, rng)
+
+    def _setup(self):
+        """Bind the kernels, and the loss and optimizer once both the weights and compile() are known."""
+        self._backend = backend.get_backend()
+        for layer in self._layers:
+            layer.resolve()
+        if not self.built:
+            return
+        self._trainer.setup()
+        if self.loss is not None:
+            self.optimizer.build(self._params, self._grads)
+            self.optimizer.resolve()
+
+    def _ensure_resolved(self):
+        if backend.get_backend() != self._backend:
+            self._setup()
+
+    # -- compile ------------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        """compile(optimizer, loss, metrics=["accuracy"]) with Keras names for optimizers and losses."""
+        if loss is None:
+            raise ValueError("compile(loss=...) is required, e.g. 'sparse_categorical_crossentropy'. Received: None")
+        self.loss = losses.get(loss)
+        self.optimizer = optimizers.get(optimizer)
+        names = []
+        for m in metrics or []:
+            if m not in _METRIC_NAMES:
+                raise ValueError(f"compile(metrics=...) supports {sorted(_METRIC_NAMES)}. Received: {m!r}")
+            names.append(_METRIC_NAMES[m])
+        self.metrics_names = sorted(set(names))
+        if self.built:
+            self._setup()
+        elif self._input_shape is not None:
+            self.build()
+
+    # -- training and inference: the trainer's -----------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+        """Train as keras.Model.fit and return a History. Ctrl-C stops after the current batch and keeps the
+        weights; a NaN/inf loss stops training with a warning (as TerminateOnNaN) without applying that step.
+
+        validation_split holds out a shuffled, class-stratified fraction (Keras takes the last samples
+        unshuffled; a stratified split gives a validation set that looks like the training set).
+        A model trains in one fit at a time: a fit or train_on_batch while it trains raises RuntimeError.
+        """
+        return self._trainer.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                                 validation_split=validation_split, validation_data=validation_data,
+                                 shuffle=shuffle, initial_epoch=initial_epoch)
+
+    def train_on_batch(self, x, y):
+        """One gradient step on a single batch; returns the loss (and accuracy if compiled with it)."""
+        return self._trainer.train_on_batch(x, y)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
+        """Loss (and accuracy) on x, y in inference mode: a scalar, [loss, accuracy], or a dict.
+        verbose: 1 a progress bar, 2 one line at the end, 0 nothing ("auto": 1 on a terminal, else 2)."""
+        return self._trainer.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict)
+
+    def test_on_batch(self, x, y):
+        return self._trainer.test_on_batch(x, y)
+
+    def predict(self, x, batch_size=None, verbose=0):
+        """Model outputs for x (probabilities when the last activation is softmax/sigmoid), in inference mode.
+        Safe from any number of threads at once, also while the model trains in another one.
+        verbose: 1 a progress bar, 2 one line at the end, 0 nothing ("auto": 1 on a terminal, else 2)."""
+        return self._trainer.predict(x, batch_size=batch_size, verbose=verbose)
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=len(np.asarray(x)))
+
+    def __call__(self, x):
+        return self.predict(x, batch_size=max(1, len(np.asarray(x))))
+
+    # -- weights ------------------------------------------------------------------------------
+    def _require_built(self, what):
+        if not self.built:
+            if self._input_shape is None:
+                raise ValueError(f"{what}: the model is not built yet (its input shape is unknown)")
+            self.build()
+
+    def get_weights(self):
+        """Copies of every weight, layer by layer, in Keras order and layouts."""
+        self._require_built("get_weights")
+        return [w for layer in self._layers for w in layer.get_weights()]
+
+    def set_weights(self, weights):
+        """Set every weight from a list shaped as get_weights() returns (checked before anything changes)."""
+        self._require_built("set_weights")
+        weights = list(weights)
+        specs = [(layer, w) for layer in self._layers for w in layer.weights_spec]
+        if len(weights) != len(specs):
+            raise ValueError(f"set_weights expects a list of {len(specs)} arrays. Received: {len(weights)}")
+        arrays = []
+        for (layer, spec), value in zip(specs, weights):
+            value = np.asarray(value)
+            if value.shape != spec.shape:
+                raise ValueError(f"set_weights: layer {layer.name!r} weight {spec.name!r} expects shape "
+                                 f"{spec.shape}. Received: shape {value.shape}")
+            if value.dtype.kind not in "biuf" or not np.isfinite(value).all():
+                raise ValueError(f"set_weights: layer {layer.name!r} weight {spec.name!r} must be finite numbers")
+            arrays.append(value)
+        for (_, spec), value in zip(specs, arrays):
+            spec.value[...] = value
+
+    def count_params(self):
+        self._require_built("count_params")
+        return sum(layer.count_params() for layer in self._layers)
+
+    def summary(self, print_fn=None):
+        """Print a Keras-style table: layer (type), output shape, parameter count; and the totals."""
+        self._require_built("summary")
+        print_fn = print_fn or print
+        rows = [(f"{layer.name} ({type(layer).__name__})", str((None,) + layer.output_shape),
+                 f"{layer.count_params():,}") for layer in self._layers]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in
+                  enumerate(("Layer (type)", "Output Shape", "Param #"))]
+        line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+
+        def fmt(cells):
+            return "| " + " | ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                                     for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+
+        trainable = sum(w.value.size for layer in self._layers for w in layer.weights_spec if w.trainable)
+        total = self.count_params()
+        lines = [f'Model: "{self.name}"', line, fmt(("Layer (type)", "Output Shape", "Param #")), line.replace("-", "=")]
+        lines += [fmt(r) for r in rows] + [line,
+                  f" Total params: {total:,}", f" Trainable params: {trainable:,}",
+                  f" Non-trainable params: {total - trainable:,}"]
+        for text in lines:
+            print_fn(text)
+
+    # -- saving -------------------------------------------------------------------------------
+    def get_config(self):
+        return {"name": self.name, "seed": self.seed, "dtype": self.dtype.name,
+                "input_shape": None if self._input_shape is None else list(self._input_shape),
+                "batch_size": self._batch_size,
+                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                           for layer in self._layers]}
+
+    def save(self, filepath, include_optimizer=True):
+        """Save architecture, weights and optimizer state to one file, atomically (see fastnn.saving)."""
+        saving_lib.save_model(self, filepath, include_optimizer=include_optimizer)
+
+
+def _snake(name):
+    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return {"max_pooling2_d": "max_pooling2d", "conv2_d": "conv2d"}.get(out, out)

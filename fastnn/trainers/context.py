@@ -1,0 +1,134 @@
+"""The per-call context: every buffer one call of a model writes, and what its forward keeps for backward.
+
+A Context is built once per (model build, batch size, mode) and reused by every later call of that
+kind, so a step allocates nothing sized by the batch. It is out to one caller at a time (ContextPool),
+which is what lets any number of threads predict with one model at once: the layers hold only weights
+and config, and everything a call writes lives here.
+
+Modes: "train" (fit, train_on_batch: gradients, the loss, layer state such as dropout's stream),
+"test" (evaluate: the loss, no gradients) and "predict" (outputs only, any final softmax kept).
+"""
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+MODES = ("train", "test", "predict")
+
+
+class LayerContext:
+    """One layer's slot: its declared buffers as attributes, ctx.logits, ctx.state, and what forward saves."""
+
+    def __init__(self, buffers, logits=False, state=None):
+        for name, spec in buffers.items():
+            setattr(self, name, spec if isinstance(spec, np.ndarray) else np.empty(*spec))
+        self.logits, self.state = logits, state
+        kept = dict(self.__dict__)
+        self._kept = kept["_kept"] = kept
+
+    def release(self):
+        """Forget what the last call saved (it may be the caller's input, which a pooled context outlives)."""
+        self.__dict__ = self._kept.copy()
+
+
+class Context:
+    """All one call needs for a batch of n in one mode: a slot per node, the loss's, and the step's plan.
+
+    forward_plan: (layer.forward, slot, input value, output value) per node in order; backward_plan:
+    (layer.backward, slot, output value, input value, need_dx) in reverse. Bound once here, so the step
+    does no lookups.
+    """
+
+    def __init__(self, graph, n, mode, head=None, states=None):
+        self.n, self.mode = n, mode
+        training = mode == "train"
+        logits = mode != "predict" and head is not None and head.fused
+        self.slots = [LayerContext(node.layer.buffers(n), logits and i + 1 == graph.output,
+                                   states[i] if training else None)
+                      for i, node in enumerate(graph.nodes)]
+        self.head = LayerContext(head.buffers(n)) if head is not None and mode != "predict" else None
+        self.output = graph.output
+        self.values = [None] * (len(graph.nodes) + 1)
+        self.grads = [None] * (len(graph.nodes) + 1)
+        pairs = list(zip(graph.nodes, self.slots))
+        self.forward_plan = [(node.layer.forward, slot, node.inputs[0], i + 1)
+                             for i, (node, slot) in enumerate(pairs)]
+        self.backward_plan = [(node.layer.backward, slot, i + 1, node.inputs[0], node.need_dx)
+                              for i, (node, slot) in reversed(list(enumerate(pairs)))] if training else []
+        self.generation = None
+
+    def release(self):
+        for slot in self.slots:
+            slot.release()
+        n = len(self.values)
+        self.values[:] = self.grads[:] = [None] * n
+
+
+class ContextPool:
+    """Idle contexts by mode and batch size; checkout() hands one to a single caller until checkin().
+
+    Per mode it keeps the `sizes` most recently used batch sizes (fit's batch and its last short one,
+    validation's, predict's...) and up to `per_size` idle contexts of each (one per thread that used it
+    at the same time). clear() drops them all: contexts out at that moment are dropped when returned.
+    The lock guards only this bookkeeping; no step runs under it.
+    """
+
+    def __init__(self, make, sizes=4, per_size=8):
+        self._make, self.sizes, self.per_size = make, sizes, per_size
+        self._idle = {mode: OrderedDict() for mode in MODES}
+        self._lock = threading.Lock()
+        self._generation = 0
+
+    def checkout(self, mode, n):
+        with self._lock:
+            idle = self._idle[mode].get(n)
+            if idle:
+                return idle.pop()
+            generation = self._generation
+        ctx = self._make(mode, n)
+        ctx.generation = generation
+        return ctx
+
+    def checkin(self, ctx):
+        ctx.release()
+        with self._lock:
+            if ctx.generation != self._generation:
+                return
+            by_size = self._idle[ctx.mode]
+            idle = by_size.setdefault(ctx.n, [])
+            by_size.move_to_end(ctx.n)
+            if len(idle) < self.per_size:
+                idle.append(ctx)
+            while len(by_size) > self.sizes:
+                by_size.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._generation += 1
+            for by_size in self._idle.values():
+                by_size.clear()
+
+    def lease(self, mode):
+        return Lease(self, mode)
+
+
+class Lease:
+    """Contexts of one mode held for a whole loop (one per batch size met), returned together at exit."""
+
+    def __init__(self, pool, mode):
+        self._pool, self._mode, self._held = pool, mode, {}
+
+    def get(self, n):
+        ctx = self._held.get(n)
+        if ctx is None:
+            ctx = self._held[n] = self._pool.checkout(self._mode, n)
+        return ctx
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for ctx in self._held.values():
+            self._pool.checkin(ctx)
+        self._held.clear()
+        return False

@@ -1,0 +1,35 @@
+"""Batches of a pass over the data: slices in order, or a shuffled epoch gathered into preallocated buffers."""
+import numpy as np
+
+
+def batch_bounds(n, batch_size):
+    """(lo, hi) of each batch of a pass over n samples in order."""
+    for lo in range(0, n, batch_size):
+        yield lo, min(n, lo + batch_size)
+
+
+class EpochIterator:
+    """The batches of every epoch of one fit. Shuffled epochs gather their samples into two buffers
+    allocated here, once, so a step copies the batch but allocates nothing."""
+
+    def __init__(self, x, y, batch_size, shuffle, rng):
+        self.x, self.y, self.batch_size, self.shuffle, self.rng = x, y, batch_size, shuffle, rng
+        self.n = len(x)
+        self.steps = -(-self.n // batch_size)
+        if shuffle:
+            rows = min(batch_size, self.n)
+            self._xbuf = np.empty((rows,) + x.shape[1:], x.dtype)
+            self._ybuf = np.empty((rows,) + y.shape[1:], y.dtype)
+
+    def epoch(self):
+        """Yield (step, x batch, y batch); a shuffled epoch draws its order when iteration starts."""
+        x, y = self.x, self.y
+        if not self.shuffle:
+            for step, (lo, hi) in enumerate(batch_bounds(self.n, self.batch_size)):
+                yield step, x[lo:hi], y[lo:hi]
+            return
+        order = self.rng.permutation(self.n)
+        for step, (lo, hi) in enumerate(batch_bounds(self.n, self.batch_size)):
+            idx = order[lo:hi]
+            yield (step, np.take(x, idx, axis=0, out=self._xbuf[:hi - lo]),
+                   np.take(y, idx, axis=0, out=self._ybuf[:hi - lo]))

@@ -1,0 +1,111 @@
+"""One step over a Context: the forward walk, the fused loss and accuracy, the backward walk, the update.
+
+The walks go through the node list of the model's graph (forward in order, backward in reverse), through
+the plans the context bound once; nothing here knows which kind of model it runs.
+"""
+import math
+
+import numpy as np
+
+from .. import backend
+
+
+class LossHead:
+    """What compile() decided for a built model: the loss kernel, whether the output activation is fused
+    into it (softmax + cross-entropy computed from the logits), and how accuracy reads the output."""
+
+    def __init__(self, graph, loss, metrics_names, dtype):
+        layer = graph.output_layer
+        out_shape = layer.output_shape
+        if loss.target == "sparse" and (len(out_shape) != 1 or out_shape[0] < 2):
+            raise ValueError(f"{loss.name} expects the model to output one score per class, shape (None, K) "
+                             f"with K >= 2. Received: output shape {(None,) + out_shape}")
+        tail = layer.output_activation()
+        fused = (not loss.from_logits and loss.fuses is not None and layer.fuse_output_activation(loss.fuses))
+        if not fused:
+            layer.fuse_output_activation(None)
+        self.fused = fused
+        self.loss_name = loss.plan(tail, fused)
+        self._kernel = backend.kernel(self.loss_name, dtype=dtype)
+        self.onehot = loss.target == "sparse" and self.loss_name == "categorical_ce_probs"
+        # accuracy on one output: probabilities > 0.5, or logits > 0 when the sigmoid was fused away
+        self.threshold = 0.0 if (fused or loss.from_logits) else 0.5
+        self.sparse = loss.target == "sparse"
+        self.k = int(np.prod(out_shape))
+        self.binary = not self.sparse and (self.k == 1 or loss.name == "binary_crossentropy")
+        self.accuracy = bool(metrics_names)
+        self.dtype = dtype
+
+    def buffers(self, n):
+        """Per-sample losses, dloss/dout, one-hot rows for labels, and the accuracy's scratch."""
+        rows = ((n, self.k), self.dtype)
+        buffers = {"loss": ((n,), self.dtype), "dout": rows}
+        if self.onehot:
+            buffers.update(onehot=rows, rows=np.arange(n))
+        if self.binary:
+            buffers.update(above=((n, self.k), np.bool_), truth=((n, self.k), np.bool_))
+        else:
+            buffers.update(pred=((n,), np.intp), label=((n,), np.intp), hit=((n,), np.bool_))
+        return buffers
+
+    def loss(self, slot, out, y):
+        """Mean loss of the batch; writes dloss/dout (mean reduction) into slot.dout."""
+        n = out.shape[0]
+        if self.onehot:
+            slot.onehot[...] = 0
+            slot.onehot[slot.rows, y] = 1
+            y = slot.onehot
+        self._kernel(slot.loss, slot.dout, out.reshape(n, -1), y, 1.0 / n)
+        return float(slot.loss.sum()) / n
+
+    def correct(self, slot, out, y):
+        """How many predictions in the batch are right (Keras's accuracy for this loss)."""
+        n = out.shape[0]
+        out = out.reshape(n, -1)
+        if self.binary:
+            np.greater(out, self.threshold, out=slot.above)
+            np.greater(y.reshape(n, -1), 0.5, out=slot.truth)
+            return int(np.count_nonzero(np.equal(slot.above, slot.truth, out=slot.above))) / out.shape[1]
+        np.argmax(out, axis=1, out=slot.pred)
+        label = y if self.sparse else np.argmax(y.reshape(n, -1), axis=1, out=slot.label)
+        return int(np.count_nonzero(np.equal(slot.pred, label, out=slot.hit)))
+
+
+def forward(ctx, x, training):
+    """The model's output for x, written into ctx's buffers (a view of one of them, or of x)."""
+    values = ctx.values
+    values[0] = x
+    for layer_forward, slot, i, o in ctx.forward_plan:
+        values[o] = layer_forward(slot, values[i], training)
+    return values[ctx.output]
+
+
+def backward(ctx, dout):
+    """Weight gradients into the model's flat gradient buffer; each layer's input gradient into ctx."""
+    grads = ctx.grads
+    grads[ctx.output] = dout
+    for layer_backward, slot, o, i, need_dx in ctx.backward_plan:
+        d = grads[o]
+        grads[i] = None if d is None else layer_backward(slot, d, need_dx)
+
+
+def train_step(ctx, head, optimizer, x, y):
+    """Forward, fused loss, backward and one optimizer update; returns (mean loss, correct count)."""
+    slot = ctx.head
+    if not optimizer.uses_gradients:
+        loss = optimizer.minimize_step(lambda: head.loss(slot, forward(ctx, x, False), y))
+        return loss, head.correct(slot, forward(ctx, x, False), y)
+    out = forward(ctx, x, True)
+    loss = head.loss(slot, out, y)
+    correct = head.correct(slot, out, y) if head.accuracy else 0
+    if not math.isfinite(loss):
+        return loss, correct   # no update from a NaN gradient: the weights stay as they were
+    backward(ctx, slot.dout.reshape(out.shape))
+    optimizer.apply()
+    return loss, correct
+
+
+def test_step(ctx, head, x, y):
+    """(mean loss, correct count) of a batch in inference mode."""
+    out = forward(ctx, x, False)
+    return head.loss(ctx.head, out, y), head.correct(ctx.head, out, y) if head.accuracy else 0

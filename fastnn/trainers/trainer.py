@@ -1,0 +1,221 @@
+"""The Trainer: fit, evaluate, predict, train_on_batch and test_on_batch for any model that exposes its
+layers as a graph (fastnn.models.graph). Sequential delegates to it; a functional model would too.
+
+Model protocol (what the trainer reads): graph, name, dtype, built and build(), input_shape and
+output_shape (with the batch axis), loss, optimizer and metrics_names (set by compile), stop_training and
+history (as Keras), _rng (the stream that shuffles and splits) and _ensure_resolved() (re-binds the
+kernels after a backend change).
+
+Threads: evaluate and predict take contexts from a pool, one per call in progress, so any number of
+threads can run them at once. Training changes the weights and the optimizer state, so a model trains in
+one fit (or train_on_batch) at a time; a second one raises instead of corrupting the first.
+"""
+import math
+import threading
+import time
+import warnings
+
+import numpy as np
+
+from ..callbacks import Callback, CallbackList, History
+from ..utils import check_float, check_int
+from .context import Context, ContextPool
+from .data import check_batch_size, check_validation_data, check_x, check_y, class_of, stratified_split
+from .epoch_iterator import EpochIterator, batch_bounds
+from .interrupt import Interrupt
+from .progress import Progress, check_verbose
+from .step import LossHead, forward, test_step, train_step
+
+
+class Trainer:
+    def __init__(self, model):
+        self.model = model
+        self.head = None      # LossHead once compiled and built
+        self._graph = None
+        self._states = None   # per node: what its layer keeps across training steps (dropout's stream)
+        self._pool = ContextPool(self._make_context)
+        self._training = threading.Lock()
+
+    def setup(self):
+        """Bind to the model's current graph and compile settings; contexts made before are dropped."""
+        model = self.model
+        graph = model.graph
+        if graph is not self._graph:
+            self._graph, self._states = graph, [node.layer.initial_state() for node in graph.nodes]
+        self.head = None if model.loss is None else LossHead(graph, model.loss, model.metrics_names, model.dtype)
+        self._pool.clear()
+
+    def _make_context(self, mode, n):
+        return Context(self._graph, n, mode, self.head, self._states)
+
+    def _require_compiled(self, what):
+        if self.model.loss is None:
+            raise RuntimeError(f"call compile(optimizer, loss) before {what}()")
+
+    def _exclusive(self, what):
+        return _Exclusive(self._training, what, self.model.name)
+
+    # -- training -----------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+        model = self.model
+        self._require_compiled("fit")
+        batch_size = check_batch_size(batch_size)
+        epochs = check_int("epochs", epochs, minimum=0)
+        initial_epoch = check_int("initial_epoch", initial_epoch, minimum=0)
+        verbose = check_verbose(verbose)
+        if not isinstance(shuffle, bool):
+            raise TypeError(f"`shuffle` expects a bool. Received: shuffle={shuffle!r}")
+        validation_split = check_float("validation_split", validation_split, low=0.0, high=1.0, high_open=True)
+        callbacks = list(callbacks or [])
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"`callbacks` expects fastnn.callbacks.Callback instances. Received: {cb!r}")
+        with self._exclusive("fit"):
+            x = check_x(model, x)
+            y = check_y(model, y, len(x))
+            if validation_data is not None and validation_split:
+                raise ValueError("pass either validation_data or validation_split, not both")
+            if validation_data is not None:
+                val = check_validation_data(model, validation_data)
+            elif validation_split:
+                train_idx, val_idx = stratified_split(y if model.loss.target == "sparse" else class_of(y),
+                                                       validation_split, model._rng)
+                val = (x[val_idx], y[val_idx])
+                x, y = x[train_idx], y[train_idx]
+            else:
+                val = None
+            model._ensure_resolved()
+            return self._fit(EpochIterator(x, y, batch_size, shuffle, model._rng), val, epochs, initial_epoch,
+                             verbose, callbacks)
+
+    def _fit(self, batches, val, epochs, initial_epoch, verbose, callbacks):
+        model, head, optimizer = self.model, self.head, self.model.optimizer
+        history = History()
+        progress = Progress(verbose)
+        steps = batches.steps
+        params = {"epochs": epochs, "steps": steps, "batch_size": batches.batch_size, "samples": batches.n,
+                  "verbose": verbose}
+        cbs = CallbackList(callbacks + [history], model, params)   # History last, as Keras: it sees what others add
+        model.stop_training = False
+        model.history = history
+        interrupted = Interrupt()
+        cbs.on_train_begin()
+        with interrupted, self._pool.lease("train") as contexts:
+            for epoch in range(initial_epoch, epochs):
+                cbs.on_epoch_begin(epoch)
+                total_loss, total_correct, seen, t0 = 0.0, 0, 0, time.perf_counter()
+                bar = progress.bar(steps, f"Epoch {epoch + 1}/{epochs}")
+                for step, xb, yb in batches.epoch():
+                    n = len(xb)
+                    cbs.on_train_batch_begin(step)
+                    loss, correct = train_step(contexts.get(n), head, optimizer, xb, yb)
+                    total_loss += loss * n
+                    total_correct += correct
+                    seen += n
+                    logs = {"loss": total_loss / seen}
+                    if model.metrics_names:
+                        logs["accuracy"] = total_correct / seen
+                    cbs.on_train_batch_end(step, {**logs, "loss": loss})
+                    if bar is not None:
+                        bar.update(1)
+                        if step % 20 == 0 or step == steps - 1:
+                            bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+                    if not math.isfinite(loss):
+                        warnings.warn(f"Epoch {epoch + 1}, batch {step}: invalid loss {loss}; terminating training "
+                                      "(the weights are those before this batch)", RuntimeWarning, stacklevel=4)
+                        model.stop_training = True
+                    if model.stop_training or interrupted.requested:
+                        break
+                elapsed = time.perf_counter() - t0
+                if bar is not None:
+                    bar.close()
+                if val is not None and not interrupted.requested:
+                    vals = self._evaluate(*val, batch_size=max(batches.batch_size, 256))
+                    logs.update({"val_" + k: v for k, v in vals.items()})
+                logs["samples_per_second"] = seen / elapsed if elapsed > 0 else float("inf")
+                cbs.on_epoch_end(epoch, logs)
+                progress.epoch_line(epoch, epochs, elapsed, logs)
+                if model.stop_training or interrupted.requested:
+                    break
+        if interrupted.requested:
+            warnings.warn("fit interrupted (Ctrl-C): stopped after the current batch; the weights are kept",
+                          RuntimeWarning, stacklevel=4)
+        cbs.on_train_end()
+        return history
+
+    def train_on_batch(self, x, y):
+        model = self.model
+        self._require_compiled("train_on_batch")
+        with self._exclusive("train_on_batch"):
+            x = check_x(model, x)
+            y = check_y(model, y, len(x))
+            model._ensure_resolved()
+            with self._pool.lease("train") as contexts:
+                loss, correct = train_step(contexts.get(len(x)), self.head, model.optimizer, x, y)
+        return [loss, correct / len(x)] if model.metrics_names else loss
+
+    # -- inference ----------------------------------------------------------------------------
+    def _evaluate(self, x, y, batch_size, tracker=None):
+        total, correct, n = 0.0, 0, len(x)
+        with self._pool.lease("test") as contexts:
+            for lo, hi in batch_bounds(n, batch_size):
+                loss, right = test_step(contexts.get(hi - lo), self.head, x[lo:hi], y[lo:hi])
+                total += loss * (hi - lo)
+                correct += right
+                if tracker is not None:
+                    tracker.advance()
+        result = {"loss": total / n}
+        if self.model.metrics_names:
+            result["accuracy"] = correct / n
+        return result
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
+        model = self.model
+        self._require_compiled("evaluate")
+        batch_size = check_batch_size(batch_size)
+        verbose = check_verbose(verbose)
+        x = check_x(model, x)
+        y = check_y(model, y, len(x))
+        model._ensure_resolved()
+        tracker = Progress(verbose).track(-(-len(x) // batch_size))
+        result = self._evaluate(x, y, batch_size, tracker)
+        tracker.close(result)
+        if return_dict:
+            return result
+        return [result["loss"], result["accuracy"]] if model.metrics_names else result["loss"]
+
+    def test_on_batch(self, x, y):
+        return self.evaluate(x, y, batch_size=len(x), verbose=0)
+
+    def predict(self, x, batch_size=None, verbose=0):
+        model = self.model
+        batch_size = check_batch_size(batch_size)
+        verbose = check_verbose(verbose)
+        x = check_x(model, x)
+        model._ensure_resolved()
+        result = np.empty((len(x),) + model.output_shape[1:], model.dtype)
+        tracker = Progress(verbose).track(-(-len(x) // batch_size))
+        with self._pool.lease("predict") as contexts:
+            for lo, hi in batch_bounds(len(x), batch_size):
+                result[lo:hi] = forward(contexts.get(hi - lo), x[lo:hi], False)
+                tracker.advance()
+        tracker.close()
+        return result
+
+
+class _Exclusive:
+    """Holds the model's training lock for one fit or train_on_batch; raises at once if it is taken."""
+
+    def __init__(self, lock, what, name):
+        self._lock, self._what, self._name = lock, what, name
+
+    def __enter__(self):
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(f"{self._what}() was called on model {self._name!r} while it is training (in another "
+                               "thread, or from a callback of its fit); a model trains in one fit or "
+                               "train_on_batch at a time")
+
+    def __exit__(self, *exc):
+        self._lock.release()
+        return False

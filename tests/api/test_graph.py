@@ -1,0 +1,28 @@
+"""The graph a model hands its trainer: order, inputs, and which nodes pass a gradient on."""
+import pytest
+
+from fastnn import layers
+from fastnn.models.graph import Graph, Node
+
+
+def built(layer, n_weights):
+    layer.weights_spec = [layers.Weight(f"w{i}", (1,), None, True) for i in range(n_weights)]
+    return layer
+
+
+def test_a_chain_passes_gradients_only_below_the_first_layer_with_weights():
+    chain = Graph.chain([built(layers.Flatten(), 0), built(layers.Dense(2), 2), built(layers.Activation("relu"), 0),
+                         built(layers.Dense(2), 2)])
+    assert [node.inputs for node in chain.nodes] == [(0,), (1,), (2,), (3,)]
+    assert [node.need_dx for node in chain.nodes] == [False, False, True, True]
+    assert chain.output == 4 and chain.output_layer is chain.nodes[-1].layer
+
+
+def test_a_node_reads_one_value_made_before_it():
+    a, b = layers.Flatten(), layers.Flatten()
+    with pytest.raises(ValueError, match=r"node 0 .* expects one input among the values 0..0. Received: inputs=\(1,\)"):
+        Graph([Node(a, (1,)), Node(b, (0,))])
+    with pytest.raises(ValueError, match="Received: inputs=\\(0, 0\\)"):
+        Graph([Node(a, (0, 0))])
+    with pytest.raises(ValueError, match="value 0 is read by nodes 0 and 1"):
+        Graph([Node(a, (0,)), Node(b, (0,))])
