@@ -1,5 +1,6 @@
 """One training epoch of Adam on the 10,000 real digits (fastnn.datasets.mnist_10k), batch 64:
-MLP 784-256-128-10 and LeNet-5, every fastnn backend beside PyTorch's CPU build at the same thread count.
+MLP 784-256-128-10 and LeNet-5, every fastnn backend beside PyTorch's CPU build and JAX (the whole step
+under jit, optax's Adam) at the same thread count.
 
     pytest benches/suites/bench_training.py --benchmark-only --benchmark-columns=median,rounds
     python benches/suites/bench_training.py          # prints samples/s and the ratio to PyTorch, one run
@@ -41,10 +42,6 @@ def fastnn_model(arch):
 
 
 def fastnn_epoch(backend_name, arch, x, y):
-    if backend_name == "auto" and "numba" in fastnn.available_backends():
-        # auto takes Numba's kernels once they are compiled (Cython until then, on a fresh cache): measure
-        # that steady state, as after `python -m fastnn warmup`, by compiling this model's first
-        fastnn_epoch("numba", arch, x, y)
     fastnn.set_backend(backend_name)
     model = fastnn_model(arch)
     model.fit(x[:BATCH * 4], y[:BATCH * 4], batch_size=BATCH, epochs=1, verbose=0)   # compile, allocate
@@ -89,7 +86,68 @@ def torch_epoch(arch, x, y, threads):
     return epoch
 
 
+def jax_epoch(arch, x, y, threads):
+    """The same model and Adam in JAX: the whole step (forward, loss, gradients, optax update) under jit."""
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    if threads == 1:   # XLA's CPU thread pool, before jax loads
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    def glorot(key, shape, fan_in, fan_out):
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        return jax.random.uniform(key, shape, jnp.float32, -limit, limit)
+
+    keys = iter(jax.random.split(jax.random.PRNGKey(0), 8))
+    if arch == "mlp":
+        sizes = [(784, 256), (256, 128), (128, 10)]
+        params = [(glorot(next(keys), s, *s), jnp.zeros(s[1])) for s in sizes]
+        convs = []
+    else:
+        convs = [((5, 5, 1, 6), "SAME"), ((5, 5, 6, 16), "VALID")]
+        sizes = [(400, 120), (120, 84), (84, 10)]
+        params = [(glorot(next(keys), s, 25 * s[2], 25 * s[3]), jnp.zeros(s[3])) for s, _ in convs]
+        params += [(glorot(next(keys), s, *s), jnp.zeros(s[1])) for s in sizes]
+
+    def forward(params, xb):
+        h = xb
+        for (w, b), (_, padding) in zip(params, convs):   # NHWC, HWIO: channels-last as fastnn
+            h = jax.lax.conv_general_dilated(h, w, (1, 1), padding, dimension_numbers=("NHWC", "HWIO", "NHWC"))
+            h = jax.nn.relu(h + b)
+            h = jax.lax.reduce_window(h, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+        h = h.reshape(h.shape[0], -1)
+        for i, (w, b) in enumerate(params[len(convs):]):
+            h = h @ w + b
+            h = jax.nn.relu(h) if i < len(sizes) - 1 else h
+        return h
+
+    def loss_fn(params, xb, yb):
+        return optax.softmax_cross_entropy_with_integer_labels(forward(params, xb), yb).mean()
+
+    opt = optax.adam(1e-3, eps=1e-7)
+    state = [params, opt.init(params)]
+
+    @jax.jit
+    def step(params, opt_state, xb, yb):
+        loss, grads = jax.value_and_grad(loss_fn)(params, xb, yb)
+        updates, opt_state = opt.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    rng = np.random.default_rng(0)
+
+    def epoch():
+        order = rng.permutation(len(x))
+        for lo in range(0, len(x), BATCH):
+            idx = order[lo:lo + BATCH]
+            state[0], state[1], loss = step(state[0], state[1], x[idx], y[idx])
+        return float(loss)
+    epoch()   # warm-up: compiles the step for a full and for the last, shorter batch
+    return epoch
+
+
 BACKENDS = fastnn.available_backends()
+ANCHORS = {"torch": torch_epoch, "jax": jax_epoch}   # the engines fastnn is measured against
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +156,12 @@ def data():
 
 
 @pytest.mark.parametrize("arch", ["mlp", "lenet"])
-@pytest.mark.parametrize("engine", BACKENDS + ["torch"])
+@pytest.mark.parametrize("engine", BACKENDS + ["torch", "jax"])
 def test_epoch(benchmark, data, arch, engine):
     x, y = data
-    if engine == "torch":
-        pytest.importorskip("torch")
-        run = torch_epoch(arch, x, y, fastnn.get_num_threads())
+    if engine in ANCHORS:
+        pytest.importorskip(engine)
+        run = ANCHORS[engine](arch, x, y, fastnn.get_num_threads())
     else:
         run = fastnn_epoch(engine, arch, x, y)
     benchmark.group = f"epoch-{arch}-batch{BATCH}"
@@ -125,14 +183,15 @@ def main(rounds=5):
           f"{len(x)} samples/epoch, batch {BATCH}, median of {rounds} epochs per engine, taken in turns")
     print(fastnn.backend_report().splitlines()[-1])
     engines = ["auto"] + [b for b in BACKENDS if b != "numpy"] + ["numpy"]
-    try:
-        import torch  # noqa: F401
-        engines.append("torch")
-    except ImportError:
-        print("torch not installed: no PyTorch row")
+    for anchor in ANCHORS:
+        try:
+            __import__(anchor)
+            engines.append(anchor)
+        except ImportError:
+            print(f"{anchor} not installed: no {anchor} row")
     for arch in ("mlp", "lenet"):
-        runs = {engine: torch_epoch(arch, x, y, threads) if engine == "torch" else fastnn_epoch(engine, arch, x, y)
-                for engine in engines}
+        runs = {engine: ANCHORS[engine](arch, x, y, threads) if engine in ANCHORS
+                else fastnn_epoch(engine, arch, x, y) for engine in engines}
         times = {engine: [] for engine in engines}
         for _ in range(rounds):
             for engine, run in runs.items():
