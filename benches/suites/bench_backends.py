@@ -1,9 +1,9 @@
-"""One table, every op a model of the MNIST examples runs: numpy / numba / cython, float32, batch 64.
+"""One table, every op of the op table at the MNIST models' shapes: numpy / numba / cython, float32, batch 64.
 
 Shapes: LeNet-5 (conv1 (64,28,28,1)->6 5x5 same relu, pool 2x2, conv2 (64,14,14,6)->16 5x5 valid relu,
 dense 400-120-84-10) and the MLP 784-256-128-10 (dense, dropout, Adam over its 235k parameters), and a
 batch norm over conv-sized rows (64*28*28, 32). One group per op and shape, numpy the baseline row; the
-winner of each group is the backend "auto" should pick (fastnn.backend.AUTO_OVERRIDES).
+winner of each group is what "auto" picks: benches/tools/auto_table.py times these cases into kernels/auto.json.
 
     python -m pytest benches/suites/bench_backends.py --benchmark-only --benchmark-columns=min,median,rounds
     FASTNN_NUM_THREADS=1 python -m pytest benches/suites/bench_backends.py --benchmark-only   # one thread
@@ -11,7 +11,7 @@ winner of each group is the backend "auto" should pick (fastnn.backend.AUTO_OVER
 import numpy as np
 import pytest
 
-from fastnn.kernels.activations.reference import LINEAR, RELU
+from fastnn.kernels.activations.reference import LINEAR, RELU, SIGMOID, TANH
 
 N = 64
 MLP_PARAMS = 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10  # 235,146
@@ -83,6 +83,45 @@ def _sparse_ce(rng):
             rng.integers(0, 10, size=N), 1 / N)
 
 
+def _activation(rng, act, backward):
+    from fastnn.kernels.activations.reference import activation_forward
+
+    x = _normal(rng, N, 24, 24, 6, scale=3)   # LeNet's first convolution's output
+    if not backward:
+        return (np.empty_like(x), x, act)
+    out = np.empty_like(x)
+    activation_forward(out, x, act)
+    return (np.empty_like(x), _normal(rng, *x.shape), out, act)
+
+
+def _softmax(rng, backward):
+    x = _normal(rng, N, 10, scale=3)
+    if not backward:
+        return (np.empty_like(x), x)
+    out = np.exp(x - x.max(axis=1, keepdims=True))
+    return (np.empty_like(x), _normal(rng, N, 10), out / out.sum(axis=1, keepdims=True))
+
+
+def _loss(rng, kind):
+    """(loss, dpred, pred, y, scale) at the MLP's output: probabilities for the *_probs losses."""
+    pred = _normal(rng, N, 10, scale=3)
+    if kind.endswith("probs"):
+        pred = 1 / (1 + np.exp(-pred))
+    y = (rng.random((N, 10)) < 0.1).astype(np.float32)
+    return (np.empty(N, np.float32), np.empty_like(pred), pred, y, 1 / N)
+
+
+def _optimizer(rng, name):
+    p = MLP_PARAMS
+    param, grad = _normal(rng, p), _normal(rng, p, scale=0.01)
+    state = [np.abs(_normal(rng, p, scale=1e-3)) for _ in range(2)]
+    if name == "sgd_step":
+        return (param, grad, state[0], 1e-2, 0.9, False)
+    if name == "adagrad_step":
+        return (param, grad, state[0], 1e-3, 1e-7)
+    return (param, grad, state[0], state[1], 1e-3, 0.9, 0.0, 1e-7)   # rmsprop_step
+
+
 # group -> (op, arguments from a generator, repeatable: another call on the same buffers gives the same result)
 CASES = {
     "dense_forward mlp 64x784->256 relu": ("dense_forward", lambda r: _dense(r, 784, 256, RELU, False), True),
@@ -110,6 +149,20 @@ CASES = {
     "dropout_forward 64x256 rate 0.5": ("dropout_forward", lambda r: _dropout(r, False), True),
     "dropout_backward 64x256": ("dropout_backward", lambda r: _dropout(r, True), True),
     "adam_step mlp 235k params": ("adam_step", _adam, False),
+    "activation_forward relu 64x24x24x6": ("activation_forward", lambda r: _activation(r, RELU, False), True),
+    "activation_forward sigmoid 64x24x24x6": ("activation_forward", lambda r: _activation(r, SIGMOID, False), True),
+    "activation_backward relu 64x24x24x6": ("activation_backward", lambda r: _activation(r, RELU, True), True),
+    "activation_backward tanh 64x24x24x6": ("activation_backward", lambda r: _activation(r, TANH, True), True),
+    "softmax_forward 64x10": ("softmax_forward", lambda r: _softmax(r, False), True),
+    "softmax_backward 64x10": ("softmax_backward", lambda r: _softmax(r, True), True),
+    "softmax_ce 64x10": ("softmax_ce", lambda r: _loss(r, "softmax_ce"), True),
+    "mse 64x10": ("mse", lambda r: _loss(r, "mse"), True),
+    "sigmoid_bce 64x10": ("sigmoid_bce", lambda r: _loss(r, "sigmoid_bce"), True),
+    "binary_ce_probs 64x10": ("binary_ce_probs", lambda r: _loss(r, "binary_ce_probs"), True),
+    "categorical_ce_probs 64x10": ("categorical_ce_probs", lambda r: _loss(r, "categorical_ce_probs"), True),
+    "sgd_step momentum mlp 235k params": ("sgd_step", lambda r: _optimizer(r, "sgd_step"), False),
+    "adagrad_step mlp 235k params": ("adagrad_step", lambda r: _optimizer(r, "adagrad_step"), False),
+    "rmsprop_step mlp 235k params": ("rmsprop_step", lambda r: _optimizer(r, "rmsprop_step"), False),
 }
 
 

@@ -111,14 +111,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", action="append", choices=["float32", "float64"],
                         help="dtypes to measure (repeatable; default float32)")
-    parser.add_argument("--turns", type=int, default=7, help="turns per case and thread count (default 7)")
+    parser.add_argument("--turns", type=int, default=15, help="turns per case and thread count (default 15)")
     parser.add_argument("--calls", type=int, default=5, help="calls per backend per turn (default 5)")
     parser.add_argument("--out", default=str(ROOT / "kernels" / "auto.json"), help="where to write the table")
     args = parser.parse_args()
     cores = backend.get_num_threads()
     thread_counts = sorted({1, cores})
     table = {
-        "command": "python benches/tools/auto_table.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["python benches/tools/auto_table.py"] + sys.argv[1:]),
         "machine": machine(),
         "threads": thread_counts,
         "cases": measure(args.dtype or ["float32"], thread_counts, args.turns, args.calls),

@@ -95,7 +95,7 @@ def test_the_shipped_auto_table_names_its_machine_and_command():
     assert {"cpu", "isa", "cores", "date"} <= set(table["machine"])
     assert table["command"].startswith("python benches/tools/auto_table.py")
     measured = {case["op"] for case in table["cases"].values()}
-    assert measured <= set(ops.OPS) and measured
+    assert measured == set(ops.OPS)   # benches/suites/bench_backends.py has a case for every op
 
 
 def test_auto_and_its_report_agree():
