@@ -58,6 +58,11 @@ cdef struct Plan:
 _plan = lru_cache(maxsize=64)(conv2d_plan)
 
 
+@lru_cache(maxsize=64)
+def _fields(plan):
+    return plan._asdict()
+
+
 def _call_plan(x, w, out, sh, sw, ph, pw):
     n, h, width, nc = x.shape
     kh, kw, _, nk = w.shape
@@ -65,7 +70,7 @@ def _call_plan(x, w, out, sh, sw, ph, pw):
 
 
 cdef Plan _plan_of(plan) except *:
-    return plan._asdict()
+    return _fields(plan)
 
 
 # -- scratch ---------------------------------------------------------------------------------------
