@@ -42,26 +42,14 @@ cdef inline int _zero(floating[::1] c, Py_ssize_t co, Py_ssize_t ldc, Py_ssize_t
     return 0
 
 
-# A product's reduction in two levels: s1 outer steps, along which a advances acs1 and b's row ldb1, each of
-# s2 inner steps (a advances acs2, b's row ldb2). A window of a convolution: KH rows of a run each; a plain
-# matrix product (b's rows ldb apart): the single outer step of matrix(k, ldb).
-cdef struct Reduction:
-    Py_ssize_t s1, acs1, ldb1, s2, acs2, ldb2
-
-
-cdef inline Reduction matrix(Py_ssize_t k, Py_ssize_t ldb) noexcept nogil:
-    """The reduction of a plain product (., k) @ (k, .) whose right operand's rows are ldb apart."""
-    return Reduction(1, 0, 0, k, 1, ldb)
-
-
 cdef inline int gemm(floating[::1] c, Py_ssize_t co, Py_ssize_t ldc, Py_ssize_t m, Py_ssize_t n,
                      const floating[::1] a, Py_ssize_t aoff, const Py_ssize_t[::1] ao, Py_ssize_t aoi,
-                     const floating[::1] b, Py_ssize_t boff, Reduction r, bint accumulate) except -1 nogil:
+                     const floating[::1] b, Py_ssize_t boff, Py_ssize_t s1, Py_ssize_t acs1, Py_ssize_t ldb1,
+                     Py_ssize_t s2, Py_ssize_t acs2, Py_ssize_t ldb2, bint accumulate) except -1 nogil:
     """c[co + i ldc + j] (+)= sum over t1 < s1, t2 < s2 of a[aoff + ao[aoi + i] + t1 acs1 + t2 acs2]
-    b[boff + t1 ldb1 + t2 ldb2 + j] for i < m, j < n, the steps those of r; n a multiple of NR, every step
-    >= 0. IndexError (before anything is written) when any of it would fall outside c, a, ao or b."""
+    b[boff + t1 ldb1 + t2 ldb2 + j] for i < m, j < n; n a multiple of NR, every step >= 0.
+    IndexError (before anything is written) when any of it would fall outside c, a, ao or b."""
     cdef Py_ssize_t i, lo, hi
-    cdef Py_ssize_t s1 = r.s1, acs1 = r.acs1, ldb1 = r.ldb1, s2 = r.s2, acs2 = r.acs2, ldb2 = r.ldb2
     if m <= 0 or n <= 0 or s1 <= 0 or s2 <= 0:
         if m > 0 and n > 0 and not accumulate:   # an empty reduction: c = 0
             return _zero(c, co, ldc, m, n)

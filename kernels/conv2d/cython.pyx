@@ -35,7 +35,7 @@ from .plan import conv2d_plan
 
 from cython.parallel cimport prange, threadid
 
-from _gemm cimport Reduction, deinterleave, gemm, interleave, matrix, padded
+from _gemm cimport FASTNN_NR, deinterleave, gemm, interleave, padded
 from _shared cimport (GRAIN, RELU, SIGMOID, TANH, act_backward, act_forward, bind_threads, check_act, fastnn_threads,
                       floating, n_chunks)
 
@@ -209,7 +209,7 @@ cdef int _forward_sample(floating[::1] out, const floating[:, :, ::1] x, const f
                 for p in range(n):
                     blk[i * pl.apitch + p] = bias[i]
             gemm(blk, 0, pl.apitch, k, n, weights, 0, offsets, 0, cv, oh0 * pl.wp,
-                 Reduction(pl.kh, pl.kw, pl.wp, pl.kw, 1, 1), True)   # taps: KH rows of KW
+                 pl.kh, pl.kw, pl.wp, pl.kw, 1, 1, True)
             for r in range(nr):
                 interleave(out, first + r * pl.ow * k, blk, r * pl.wp, pl.apitch, k, pl.ow)
         else:   # res (n, K16) = bias + windows (n, Q) @ W (Q, K16)
@@ -218,7 +218,7 @@ cdef int _forward_sample(floating[::1] out, const floating[:, :, ::1] x, const f
                 for i in range(k16):
                     blk[r * k16 + i] = bias[i]
             gemm(blk, 0, k16, n, k16, cv, 0, offsets, oh0 * pl.ow, weights, 0,
-                 Reduction(pl.kh, pl.pitch, pl.run * k16, pl.run, 1, k16), True)   # a window: KH runs
+                 pl.kh, pl.pitch, pl.run * k16, pl.run, 1, k16, True)
             for r in range(n):
                 for i in range(k):
                     out[first + r * k + i] = blk[r * k16 + i]
@@ -344,8 +344,6 @@ cdef int _backward_sample(floating[::1] dout, const floating[::1] out, const flo
     cdef floating[::1] gt = mine[lay.gt_at:lay.dcv_at]
     cdef floating[::1] dcv = mine[lay.dcv_at:lay.dp_at]
     cdef floating[::1] dpt = mine[lay.dp_at:lay.thread]
-    cdef floating[::1] dz   # dz rows (n, K16): dout itself when K16 == K, else copied into g
-    cdef Py_ssize_t zoff
     _activate_grad(dout, out, base, base + size, act)   # dz = dout act'(out), in place
     _fill_canvas(cv, x, s, pl)
     if pl.direct:   # dw (taps, K) by dot products along the canvas's positions, with dz planar (gt); db its row sums
@@ -371,21 +369,25 @@ cdef int _backward_sample(floating[::1] dout, const floating[::1] out, const flo
             for r in range(n):
                 for i in range(k):
                     g[r * k16 + i] = dout[goff + r * k + i]
-        if in_dout:
-            dz, zoff = dout, goff
-        else:
-            dz, zoff = g, 0
         if not pl.direct:   # dw (Q, K16) += windows^T (Q, n) @ dz (n, K16): positions step sh pitch, sw C;
-                            # db (1, K16) += ones (1, n) @ dz (n, K16)
-            gemm(part, 0, k16, q, k16, cv, oh0 * pl.sh * pl.pitch, elements, 0, dz, zoff,
-                 Reduction(nr, pl.sh * pl.pitch, pl.ow * k16, pl.ow, pl.sw * pl.nc, k16), True)
-            gemm(part, db_at, k16, 1, k16, ones, 0, go, 0, dz, zoff, Reduction(1, 0, 0, n, 0, k16), True)
+            if in_dout:     # db (1, K16) += ones (1, n) @ dz (n, K16)
+                gemm(part, 0, k16, q, k16, cv, oh0 * pl.sh * pl.pitch, elements, 0, dout, goff,
+                     nr, pl.sh * pl.pitch, pl.ow * k16, pl.ow, pl.sw * pl.nc, k16, True)
+                gemm(part, db_at, k16, 1, k16, ones, 0, go, 0, dout, goff, 1, 0, 0, n, 0, k16, True)
+            else:
+                gemm(part, 0, k16, q, k16, cv, oh0 * pl.sh * pl.pitch, elements, 0, g, 0,
+                     nr, pl.sh * pl.pitch, pl.ow * k16, pl.ow, pl.sw * pl.nc, k16, True)
+                gemm(part, db_at, k16, 1, k16, ones, 0, go, 0, g, 0, 1, 0, 0, n, 0, k16, True)
         if has_dx:
             for u in range((nr + pl.rows - 1) // pl.rows):   # dP (n, Qp) = dz (n, K) @ wt (K, Qp), then col2im
                 r0 = u * pl.rows
                 nr2 = min(pl.rows, nr - r0)
-                gemm(dpt, 0, pl.qp, nr2 * pl.ow, pl.qp, dz, zoff + r0 * pl.ow * k16, go, 0, wt, 0,
-                     matrix(k, pl.qp), False)
+                if in_dout:
+                    gemm(dpt, 0, pl.qp, nr2 * pl.ow, pl.qp, dout, goff + r0 * pl.ow * k16, go, 0, wt, 0,
+                         1, 0, 0, k, 1, pl.qp, False)
+                else:
+                    gemm(dpt, 0, pl.qp, nr2 * pl.ow, pl.qp, g, r0 * pl.ow * k16, go, 0, wt, 0,
+                         1, 0, 0, k, 1, pl.qp, False)
                 _col2im(dpt, dcv, oh0 + r0, nr2, pl)
     if has_dx:
         _read_canvas(dx, dcv, s, pl)
