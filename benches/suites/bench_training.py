@@ -170,11 +170,12 @@ def test_epoch(benchmark, data, arch, engine):
     assert np.isfinite(loss)
 
 
-def main(rounds=5):
+def main(rounds=6):
     """Median samples/s per engine and the ratio to PyTorch, all measured in this one run.
 
     The engines take turns, one epoch each per round, so a drift in the machine's speed (a noisy neighbour)
-    reaches every engine alike instead of whichever happened to run during it."""
+    reaches every engine alike instead of whichever happened to run during it; rounds = engines, so each
+    engine follows each other one once."""
     import platform
 
     x, y = digits()
@@ -193,10 +194,12 @@ def main(rounds=5):
         runs = {engine: ANCHORS[engine](arch, x, y, threads) if engine in ANCHORS
                 else fastnn_epoch(engine, arch, x, y) for engine in engines}
         times = {engine: [] for engine in engines}
-        for _ in range(rounds):
-            for engine, run in runs.items():
+        for r in range(rounds):
+            # each round starts with the next engine: whatever an engine leaves behind (XLA's and OpenBLAS's
+            # threads spin a while after their work) falls on every engine in turn, not always the same one
+            for engine in engines[r % len(engines):] + engines[:r % len(engines)]:
                 t0 = time.perf_counter()
-                run()
+                runs[engine]()
                 times[engine].append(time.perf_counter() - t0)
         rates = {engine: len(x) / float(np.median(t)) for engine, t in times.items()}
         for engine, rate in rates.items():
