@@ -9,14 +9,25 @@ from . import backend
 from .utils import check_float, make_rng
 
 
+# The bounds a float hyperparameter is checked against (utils.check_float's keywords)
+UNIT = {"low": 0.0, "high": 1.0, "high_open": True}     # a decay or momentum in [0, 1)
+POSITIVE = {"low": 0.0, "low_open": True}                # epsilon
+NON_NEGATIVE = {"low": 0.0}
+
+
 class Optimizer:
-    """Base class: holds the learning rate, the step count and the state buffers (flat, like the params)."""
+    """Base class: holds the learning rate, the float hyperparameters named in HYPER (checked against their
+    bounds, set as attributes, reported by get_config), the step count and the state buffers (flat, like
+    the params)."""
 
     uses_gradients = True
     state_names = ()
+    HYPER = {}   # name -> bounds
 
-    def __init__(self, learning_rate):
+    def __init__(self, learning_rate, **hyper):
         self._lr = self._check_lr(learning_rate)
+        for name, value in hyper.items():
+            setattr(self, name, check_float(name, value, owner=type(self).__name__, **self.HYPER[name]))
         self.iterations = 0
         self.state = {}
         self._param = None
@@ -53,7 +64,8 @@ class Optimizer:
         self._step()
 
     def get_config(self):
-        return {"name": type(self).__name__, "learning_rate": self._lr}
+        return {"name": type(self).__name__, "learning_rate": self._lr,
+                **{name: getattr(self, name) for name in self.HYPER}}
 
     def get_state(self):
         return {"iterations": self.iterations, **{k: v.copy() for k, v in self.state.items()}}
@@ -74,10 +86,10 @@ class SGD(Optimizer):
 
     kernel_name = "sgd_step"
     state_names = ("velocity",)
+    HYPER = {"momentum": UNIT}
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
-        super().__init__(learning_rate)
-        self.momentum = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True, owner="SGD")
+        super().__init__(learning_rate, momentum=momentum)
         if not isinstance(nesterov, bool):
             raise TypeError(f"SGD(nesterov=...) expects a bool. Received: nesterov={nesterov!r}")
         self.nesterov = nesterov
@@ -86,7 +98,7 @@ class SGD(Optimizer):
         self._kernel(self._param, self._grad, self.state["velocity"], self._lr, self.momentum, self.nesterov)
 
     def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+        return {**super().get_config(), "nesterov": self.nesterov}
 
 
 class Adagrad(Optimizer):
@@ -94,12 +106,10 @@ class Adagrad(Optimizer):
 
     kernel_name = "adagrad_step"
     state_names = ("accumulator",)
+    HYPER = {"initial_accumulator_value": NON_NEGATIVE, "epsilon": POSITIVE}
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
-        super().__init__(learning_rate)
-        self.initial_accumulator_value = check_float(
-            "initial_accumulator_value", initial_accumulator_value, low=0.0, owner="Adagrad")
-        self.epsilon = check_float("epsilon", epsilon, low=0.0, low_open=True, owner="Adagrad")
+        super().__init__(learning_rate, initial_accumulator_value=initial_accumulator_value, epsilon=epsilon)
 
     def _initial_state(self, name, param):
         return np.full_like(param, self.initial_accumulator_value)
@@ -107,29 +117,20 @@ class Adagrad(Optimizer):
     def _step(self):
         self._kernel(self._param, self._grad, self.state["accumulator"], self._lr, self.epsilon)
 
-    def get_config(self):
-        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
-
 
 class RMSprop(Optimizer):
     """RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7), Keras's rule (not centered)."""
 
     kernel_name = "rmsprop_step"
     state_names = ("velocity", "momentum")
+    HYPER = {"rho": UNIT, "momentum": UNIT, "epsilon": POSITIVE}
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7):
-        super().__init__(learning_rate)
-        self.rho = check_float("rho", rho, low=0.0, high=1.0, high_open=True, owner="RMSprop")
-        self.momentum = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True, owner="RMSprop")
-        self.epsilon = check_float("epsilon", epsilon, low=0.0, low_open=True, owner="RMSprop")
+        super().__init__(learning_rate, rho=rho, momentum=momentum, epsilon=epsilon)
 
     def _step(self):
         self._kernel(self._param, self._grad, self.state["velocity"], self.state["momentum"], self._lr,
                      self.rho, self.momentum, self.epsilon)
-
-    def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon}
 
 
 class Adam(Optimizer):
@@ -138,21 +139,16 @@ class Adam(Optimizer):
 
     kernel_name = "adam_step"
     state_names = ("m", "v")
+    HYPER = {"beta_1": UNIT, "beta_2": UNIT, "epsilon": POSITIVE}
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate)
-        self.beta_1 = check_float("beta_1", beta_1, low=0.0, high=1.0, high_open=True, owner="Adam")
-        self.beta_2 = check_float("beta_2", beta_2, low=0.0, high=1.0, high_open=True, owner="Adam")
-        self.epsilon = check_float("epsilon", epsilon, low=0.0, low_open=True, owner="Adam")
+        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
 
     def _step(self):
         t = self.iterations
         alpha = self._lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         self._kernel(self._param, self._grad, self.state["m"], self.state["v"], alpha, self.beta_1, self.beta_2,
                      self.epsilon)
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
 class SimulatedAnnealing(Optimizer):
