@@ -73,24 +73,33 @@ class VarianceScaling(Initializer):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
 
 
-class GlorotUniform(VarianceScaling):
+class _Preset(VarianceScaling):
+    """A VarianceScaling with Keras's fixed settings for a named scheme (PRESET: scale, mode, distribution)."""
+
+    PRESET = ()
+
     def __init__(self):
-        super().__init__(1.0, "fan_avg", "uniform")
+        super().__init__(*self.PRESET)
 
 
-class GlorotNormal(VarianceScaling):
-    def __init__(self):
-        super().__init__(1.0, "fan_avg", "truncated_normal")
+class GlorotUniform(_Preset):
+    """Glorot (Xavier) uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out))."""
+    PRESET = (1.0, "fan_avg", "uniform")
 
 
-class HeNormal(VarianceScaling):
-    def __init__(self):
-        super().__init__(2.0, "fan_in", "truncated_normal")
+class GlorotNormal(_Preset):
+    """Glorot (Xavier) normal: a normal truncated at 2 std, variance 2 / (fan_in + fan_out)."""
+    PRESET = (1.0, "fan_avg", "truncated_normal")
 
 
-class HeUniform(VarianceScaling):
-    def __init__(self):
-        super().__init__(2.0, "fan_in", "uniform")
+class HeNormal(_Preset):
+    """He normal: a normal truncated at 2 std, variance 2 / fan_in (for relu layers)."""
+    PRESET = (2.0, "fan_in", "truncated_normal")
+
+
+class HeUniform(_Preset):
+    """He uniform: U(-l, l), l = sqrt(6 / fan_in)."""
+    PRESET = (2.0, "fan_in", "uniform")
 
 
 _BY_NAME = {
