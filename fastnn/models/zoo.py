@@ -22,15 +22,16 @@ def _built(model):
     return model
 
 
+def _classifier(hidden, num_classes):
+    """The dense head the models end with: Flatten, a relu Dense per width in hidden, a softmax over classes."""
+    return ([layers.Flatten()] + [layers.Dense(units, activation="relu") for units in hidden]
+            + [layers.Dense(num_classes, activation="softmax")])
+
+
 def mlp(input_shape=MNIST_SHAPE, num_classes=10, seed=None):
     """Flatten, Dense 256 relu, Dense 128 relu, Dense num_classes softmax (235,146 parameters on MNIST)."""
-    return _built(Sequential([
-        layers.Input(input_shape),
-        layers.Flatten(),
-        layers.Dense(256, activation="relu"),
-        layers.Dense(128, activation="relu"),
-        layers.Dense(num_classes, activation="softmax"),
-    ], name="mlp", seed=seed))
+    return _built(Sequential([layers.Input(input_shape), *_classifier((256, 128), num_classes)],
+                             name="mlp", seed=seed))
 
 
 def lenet5(input_shape=MNIST_SHAPE, num_classes=10, seed=None):
@@ -45,10 +46,7 @@ def lenet5(input_shape=MNIST_SHAPE, num_classes=10, seed=None):
         layers.MaxPooling2D(2),
         layers.Conv2D(16, 5, padding="valid", activation="relu"),
         layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dense(120, activation="relu"),
-        layers.Dense(84, activation="relu"),
-        layers.Dense(num_classes, activation="softmax"),
+        *_classifier((120, 84), num_classes),
     ], name="lenet5", seed=seed))
 
 
