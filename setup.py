@@ -123,7 +123,8 @@ setup(
     package_dir=PACKAGE_DIR,
     package_data={"fastnn": ["data/*/*"], "fastnn.draw": ["*.html"],
                   "fastnn.kernels": ["auto.json", "*/*.pyx", "*/*.pxd", "*/*.h"]},
-    exclude_package_data={"fastnn.kernels": ["*/*.c"]},  # generated, 1.5 MB each
+    # the C that Cython generates beside each .pyx, 1.5 MB a module
+    exclude_package_data={"": ["*.c"]},
     ext_modules=_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
     zip_safe=False,
