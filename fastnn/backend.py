@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from .kernels import ops as _ops
 
 OPS = _ops.OPS
@@ -186,8 +188,6 @@ def auto_choice(op, dtype="float32"):
 
 
 def _dtype_name(dtype):
-    import numpy as np
-
     return np.dtype(dtype).name
 
 

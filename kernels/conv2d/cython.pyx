@@ -35,7 +35,7 @@ from .plan import conv2d_plan
 
 from cython.parallel cimport prange, threadid
 
-from _gemm cimport FASTNN_NR, deinterleave, gemm, interleave, padded
+from _gemm cimport deinterleave, gemm, interleave, padded
 from _shared cimport (GRAIN, RELU, SIGMOID, TANH, act_backward, act_forward, bind_threads, check_act, fastnn_threads,
                       floating, n_chunks)
 
@@ -58,11 +58,6 @@ cdef struct Plan:
 _plan = lru_cache(maxsize=64)(conv2d_plan)
 
 
-@lru_cache(maxsize=64)
-def _fields(plan):
-    return plan._asdict()
-
-
 def _call_plan(x, w, out, sh, sw, ph, pw):
     n, h, width, nc = x.shape
     kh, kw, _, nk = w.shape
@@ -70,7 +65,7 @@ def _call_plan(x, w, out, sh, sw, ph, pw):
 
 
 cdef Plan _plan_of(plan) except *:
-    return _fields(plan)
+    return plan._asdict()
 
 
 # -- scratch ---------------------------------------------------------------------------------------
