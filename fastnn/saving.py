@@ -2,8 +2,7 @@
 which rebuilds the model from the file's config, weights and compile settings."""
 import os
 
-from . import layers
-from .models.sequential import Sequential
+from .models.spec import model_from_config
 from .saving_lib import read_model_file, save_model
 
 __all__ = ["save_model", "load_model"]
@@ -13,16 +12,8 @@ def load_model(filepath, compile=True):
     """Rebuild a model saved by Model.save: architecture, weights and (compile=True) loss and optimizer state."""
     filepath = os.fspath(filepath)
     config, arrays = read_model_file(filepath)
-    mc = config["model"]
     try:
-        model = Sequential([layers.Input(tuple(mc["input_shape"]), batch_size=mc.get("batch_size"))],
-                           name=mc["name"], seed=mc.get("seed"), dtype=mc["dtype"])
-        for entry in mc["layers"]:
-            cls = layers.LAYER_CLASSES.get(entry["class_name"])
-            if cls is None or cls is layers.InputLayer:
-                raise ValueError(f"unknown layer class {entry['class_name']!r}")
-            model.add(cls(**entry["config"]))
-        model.build()
+        model = model_from_config(config["model"], "the model's config")
         n = len(model.get_weights())
         model.set_weights([arrays[f"weights/{i}"] for i in range(n)])
         if compile and "compile" in config:

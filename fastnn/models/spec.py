@@ -36,6 +36,17 @@ def from_spec(path, seed=None):
     if not isinstance(spec, dict):
         raise ValueError(f"{where}: expected a JSON object with 'input_shape' and 'layers'. "
                          f"Received: a JSON {type(spec).__name__}")
+    return model_from_config(spec, where, seed)
+
+
+def model_from_config(config, where="model_from_config", seed=None):
+    """A built Sequential from a config as Sequential.get_config() returns it (the spec format); only the
+    layer classes of fastnn.layers. `seed`, when given, replaces the config's. Raises ValueError naming
+    `where` and the entry that is wrong."""
+    spec = config
+    if not isinstance(spec, dict):
+        raise ValueError(f"{where}: expected an object with 'input_shape' and 'layers'. "
+                         f"Received: {type(spec).__name__}")
     unknown = sorted(set(spec) - _SPEC_KEYS)
     if unknown:
         raise ValueError(f"{where}: expected keys among {sorted(_SPEC_KEYS)}. Received: unknown keys {unknown}")
@@ -57,7 +68,7 @@ def from_spec(path, seed=None):
         cls = layers.LAYER_CLASSES.get(entry["class_name"]) if isinstance(entry["class_name"], str) else None
         if cls is None or cls is layers.InputLayer:
             raise ValueError(f"{where}: layers[{i}].class_name expects one of {allowed}. "
-                             f"Received: {entry['class_name']!r}")
+                             f"Received: unknown layer class {entry['class_name']!r}")
         config = entry.get("config", {})
         if not isinstance(config, dict):
             raise ValueError(f"{where}: layers[{i}].config expects an object. Received: {config!r}")
