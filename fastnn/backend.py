@@ -146,6 +146,13 @@ def reload_auto_table():
     _auto_table = load_auto_table()
 
 
+def _auto():
+    """The auto table, read on first use."""
+    if _auto_table is None:
+        reload_auto_table()
+    return _auto_table
+
+
 def _measured(table, op, dtype):
     """{backend: {threads: microseconds}} for op in dtype, summed over the op's cases in the table."""
     totals = {}
@@ -181,10 +188,8 @@ def choose(op, dtype, tables, table):
 
 def auto_choice(op, dtype="float32"):
     """The backend that "auto" uses for op on arrays of dtype (choose() on this machine's backends)."""
-    if _auto_table is None:
-        reload_auto_table()
     tables = {name: _load(name) for name in BACKENDS}
-    return choose(op, _dtype_name(dtype), tables, _auto_table)[0]
+    return choose(op, _dtype_name(dtype), tables, _auto())[0]
 
 
 def _dtype_name(dtype):
@@ -224,16 +229,14 @@ def backend_report(dtype="float32"):
         ok = _load(name) is not None
         lines.append(f"  {name:7s} " + ("available" if ok else "unavailable: " + _errors.get(name, "")))
     if selected == "auto":
-        if _auto_table is None:
-            reload_auto_table()
-        m = _auto_table.get("machine")
+        m = _auto().get("machine")
         lines.append(f"auto table: {AUTO_TABLE.name}, " + (
             f"measured {m.get('date')} on {m.get('cpu')} ({m.get('isa')}, {m.get('cores')} cores) by "
-            f"`{_auto_table.get('command')}`" if m else "absent: the default order serves every op"))
+            f"`{_auto().get('command')}`" if m else "absent: the default order serves every op"))
     tables = {name: _load(name) for name in BACKENDS}
     for op in OPS:
         if selected == "auto":
-            name, why = choose(op, _dtype_name(dtype), tables, _auto_table)
+            name, why = choose(op, _dtype_name(dtype), tables, _auto())
         else:
             name, why = selected, "selected" if op in (tables.get(selected) or {}) else "missing!"
         lines.append(f"  {op:22s} -> {name:7s} {why}")

@@ -94,7 +94,7 @@ def train_step(ctx, head, optimizer, x, y):
     slot = ctx.head
     if not optimizer.uses_gradients:
         loss = optimizer.minimize_step(lambda: head.loss(slot, forward(ctx, x, False), y))
-        return loss, head.correct(slot, forward(ctx, x, False), y)
+        return loss, head.correct(slot, forward(ctx, x, False), y) if head.accuracy else 0
     out = forward(ctx, x, True)
     loss = head.loss(slot, out, y)
     correct = head.correct(slot, out, y) if head.accuracy else 0

@@ -77,7 +77,7 @@ def parallel_above_grain(over):
 
         @functools.wraps(fn)
         def kernel(*args):
-            (threaded if parallel(args[index].size) else serial)(*args)
+            (threaded if args[index].size >= GRAIN else serial)(*args)   # parallel(), without a dispatcher call
 
         kernel.builds = (serial, threaded)
         return kernel
