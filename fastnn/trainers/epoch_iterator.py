@@ -2,6 +2,11 @@
 import numpy as np
 
 
+def num_batches(n, batch_size):
+    """How many batches a pass over n samples takes (the last one may be short)."""
+    return -(-n // batch_size)
+
+
 def batch_bounds(n, batch_size):
     """(lo, hi) of each batch of a pass over n samples in order."""
     for lo in range(0, n, batch_size):
@@ -15,7 +20,7 @@ class EpochIterator:
     def __init__(self, x, y, batch_size, shuffle, rng):
         self.x, self.y, self.batch_size, self.shuffle, self.rng = x, y, batch_size, shuffle, rng
         self.n = len(x)
-        self.steps = -(-self.n // batch_size)
+        self.steps = num_batches(self.n, batch_size)
         if shuffle:
             rows = min(batch_size, self.n)
             self._xbuf = np.empty((rows,) + x.shape[1:], x.dtype)

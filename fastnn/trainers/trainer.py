@@ -21,7 +21,7 @@ from ..callbacks import Callback, CallbackList, History
 from ..utils import check_float, check_int
 from .context import Context, ContextPool
 from .data import check_batch_size, check_validation_data, check_x, check_y, class_of, stratified_split
-from .epoch_iterator import EpochIterator, batch_bounds
+from .epoch_iterator import EpochIterator, batch_bounds, num_batches
 from .interrupt import Interrupt
 from .progress import Progress, check_verbose
 from .step import LossHead, forward, test_step, train_step
@@ -178,7 +178,7 @@ class Trainer:
         x = check_x(model, x)
         y = check_y(model, y, len(x))
         model._ensure_resolved()
-        tracker = Progress(verbose).track(-(-len(x) // batch_size))
+        tracker = Progress(verbose).track(num_batches(len(x), batch_size))
         result = self._evaluate(x, y, batch_size, tracker)
         tracker.close(result)
         if return_dict:
@@ -195,7 +195,7 @@ class Trainer:
         x = check_x(model, x)
         model._ensure_resolved()
         result = np.empty((len(x),) + model.output_shape[1:], model.dtype)
-        tracker = Progress(verbose).track(-(-len(x) // batch_size))
+        tracker = Progress(verbose).track(num_batches(len(x), batch_size))
         with self._pool.lease("predict") as contexts:
             for lo, hi in batch_bounds(len(x), batch_size):
                 result[lo:hi] = forward(contexts.get(hi - lo), x[lo:hi], False)
