@@ -23,7 +23,7 @@ from PIL import Image
 import fastnn
 from fastnn.digits import naive_to_mnist, render_stroke_digit, to_mnist
 
-_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "stroke_width.py"
+_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "stroke_width.py"
 _spec = importlib.util.spec_from_file_location("stroke_width", _EXAMPLE)
 stroke_width = importlib.util.module_from_spec(_spec)
 sys.modules["stroke_width"] = stroke_width   # worker processes find the module by this name
