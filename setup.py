@@ -9,6 +9,7 @@ the Cython backend then reports itself unavailable.
 """
 import glob
 import os
+import platform
 import runpy
 import sys
 
@@ -41,23 +42,35 @@ DIRECTIVES = {
 OPT_FLAGS = ["-O0", "-g0"] if DEBUG else ["-O3", "-g0"]
 FLOAT_FLAGS = ["-fno-math-errno", "-fno-trapping-math", "-fassociative-math", "-fno-signed-zeros",
                "-freciprocal-math", "-ffp-contract=fast"]
-# The kernels are compiled on the machine that runs them (pip builds fastnn from source), so by default for
-# its CPU: AVX2 and FMA triple the conv2d loops over the x86-64 baseline. To build for other machines (a
-# wheel or image copied elsewhere) set FASTNN_CYTHON_MARCH to their -march value, e.g. x86-64-v2, or to
-# "" for the compiler's default. A compiler that rejects the flag builds without it.
-MARCH = os.environ.get("FASTNN_CYTHON_MARCH", "native")
+# Instruction-set variants (kernels/isa.py): on x86-64 every family is built three times, for the baseline
+# that any x86-64 runs (the module every machine has, cython), and for x86-64-v3 (AVX2, FMA) and x86-64-v4
+# (AVX-512, at its full 512-bit width) as cython_avx2 and cython_avx512; the backend loads the best one
+# the CPU runs. No build uses -march=native, so what is built here runs on any x86-64. Elsewhere (ARM...)
+# the compiler's default target is the one build. The debug build makes the baseline only.
+X86_64 = platform.machine().lower() in ("x86_64", "amd64")
+ISA_FLAGS = {"avx2": ["-march=x86-64-v3"], "avx512": ["-march=x86-64-v4", "-mprefer-vector-width=512"]}
+ISA_SUFFIX = runpy.run_path(os.path.join("kernels", "isa.py"))["SUFFIX"]
 
 
 class OptionalBuildExt(build_ext):
-    """Compile with OpenMP and -march when the compiler has them, without when not, and skip on failure."""
+    """Compile with OpenMP and each variant's flags when the compiler has them, and skip what fails."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:   # the modules compile side by side, one per core
+            self.parallel = os.cpu_count() or 1
 
     def build_extensions(self):
         flags = OPT_FLAGS + FLOAT_FLAGS
-        if MARCH and _compiler_accepts(self.compiler, [f"-march={MARCH}"]):
-            flags.append(f"-march={MARCH}")
         openmp = _compiler_accepts(self.compiler, ["-fopenmp"], link=True)
+        accepted = {isa: _compiler_accepts(self.compiler, f) for isa, f in ISA_FLAGS.items()}
+        skipped = [ext for ext in self.extensions if getattr(ext, "fastnn_isa", None) and not accepted[ext.fastnn_isa]]
+        for ext in skipped:
+            print(f"fastnn: the compiler has no {ext.fastnn_isa} flags; not building {ext.name}", file=sys.stderr)
+            self.extensions.remove(ext)
         for ext in self.extensions:
-            ext.extra_compile_args = flags + (["-fopenmp"] if openmp else [])
+            isa_flags = ISA_FLAGS.get(getattr(ext, "fastnn_isa", None), [])
+            ext.extra_compile_args = flags + isa_flags + (["-fopenmp"] if openmp else [])
             ext.extra_link_args = ["-fopenmp"] if openmp else []
         try:
             super().build_extensions()
@@ -104,19 +117,31 @@ def _extensions():
         print(f"fastnn: Cython or numpy missing at build time ({exc}); skipping compiled kernels", file=sys.stderr)
         return []
     headers = sorted(glob.glob(os.path.join(SHARED, "*.h")) + glob.glob(os.path.join(SHARED, "*.pxd")))
-    exts = [
-        Extension(name, [src], include_dirs=[numpy.get_include(), SHARED],
-                  define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")] + C_MACROS,
-                  depends=headers + [os.path.join("kernels", "design.py")])   # a change to the shared C helpers or declarations rebuilds every module
-        for name, src in sources.items()
-    ]
+
+    def extension(name, src):
+        # depends: a change to the shared C helpers or declarations rebuilds every module
+        return Extension(name, [src], include_dirs=[numpy.get_include(), SHARED],
+                         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")] + C_MACROS,
+                         depends=headers + [os.path.join("kernels", "design.py")])
+
     # include_path: the kernels cimport their shared declarations as `_shared` and `_gemm` (kernels/_cython/).
     # The debug build writes its C files apart (FASTNN_CYTHON_C_DIR, else build/cython-debug) and always
     # regenerates them: Cython decides by timestamps, not directives, so the release C files beside the
     # sources would otherwise be compiled again without the bounds checks.
     c_dir = os.environ.get("FASTNN_CYTHON_C_DIR") or (os.path.join("build", "cython-debug") if DEBUG else None)
-    return cythonize(exts, compiler_directives=DIRECTIVES, include_path=[SHARED],
-                     build_dir=c_dir, force=DEBUG, quiet=True)
+    exts = cythonize([extension(name, src) for name, src in sources.items()], compiler_directives=DIRECTIVES,
+                     include_path=[SHARED], build_dir=c_dir, force=DEBUG, quiet=True)
+    if X86_64 and not DEBUG:
+        # the same sources under each variant's module name; Cython writes each variant's C files apart,
+        # since the module name is part of them
+        for isa in ISA_FLAGS:
+            variant = [extension(f"{name}{ISA_SUFFIX[isa]}", src) for name, src in sources.items()
+                       if not name.endswith("._openmp")]   # the thread count and CPU probe: baseline only
+            for ext in cythonize(variant, compiler_directives=DIRECTIVES, include_path=[SHARED],
+                                 build_dir=os.path.join(c_dir or "build", f"cython-{isa}"), quiet=True):
+                ext.fastnn_isa = isa
+                exts.append(ext)
+    return exts
 
 setup(
     packages=PACKAGES,

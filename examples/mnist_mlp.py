@@ -8,9 +8,9 @@ lift it to about 97-98%.
 
     python examples/mnist_mlp.py
 """
-import fastnn  # isort: skip  (first: it sets how idle BLAS/OpenMP threads wait, before NumPy loads)
 import numpy as np
 
+import fastnn
 from fastnn import layers
 from fastnn.callbacks import LearningRateScheduler
 

@@ -34,9 +34,9 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import fastnn  # isort: skip  (first: it sets how idle BLAS/OpenMP threads wait, before NumPy loads)
 import numpy as np
 
+import fastnn
 from fastnn import models
 from fastnn.digits import Augment, augmented_epochs, naive_to_mnist, render_stroke_digit, to_mnist
 

@@ -6,10 +6,6 @@ NumPy reference, and compiled Numba and Cython kernels. Start with:
     import fastnn
     model = fastnn.Sequential([fastnn.layers.Input((784,)), fastnn.layers.Dense(10, activation="softmax")])
 """
-from ._threads import quiet_thread_pools
-
-quiet_thread_pools()   # before NumPy, SciPy or an OpenMP runtime loads, where it can still take effect
-
 from . import callbacks, datasets, initializers, layers, losses, metrics, models, optimizers
 from .backend import (BackendUnavailableError, available_backends, backend_report, get_backend,
                       get_num_threads, set_backend, set_num_threads)

@@ -5,6 +5,7 @@ import), and "auto" (the default), which picks per op and dtype among the availa
 measurements in kernels/auto.json (benches/tools/auto_table.py writes it and names the machine).
 Layers and optimizers look their kernels up once, when they are built; nothing here runs per batch.
 """
+import contextlib
 import importlib
 import json
 import os
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .kernels import isa as _isa
 from .kernels import ops as _ops
 
 OPS = _ops.OPS
@@ -63,10 +65,12 @@ def _load(name):
     _blas_threads_from_env()
     if name in _errors:
         return None
-    module_name = _ops.MODULES[name]
+    _isa.requested()   # a misspelt $FASTNN_ISA is an error, not an unavailable backend
     table = {}
     try:
         runtime = _runtime(name) if name in _ops.RUNTIMES else None
+        # the runtime may name another module of each family folder: the Cython ISA variant it loads
+        module_name = getattr(runtime, "MODULE", _ops.MODULES[name])
         for family, family_ops in _ops.FAMILIES.items():
             qualified = f"fastnn.kernels.{family}.{module_name}"
             try:
@@ -227,7 +231,8 @@ def backend_report(dtype="float32"):
     lines = [f"selected backend: {selected}"]
     for name in BACKENDS:
         ok = _load(name) is not None
-        lines.append(f"  {name:7s} " + ("available" if ok else "unavailable: " + _errors.get(name, "")))
+        status = f"available{_isa_note(name)}" if ok else "unavailable: " + _errors.get(name, "")
+        lines.append(f"  {name:7s} {status}")
     if selected == "auto":
         m = _auto().get("machine")
         lines.append(f"auto table: {AUTO_TABLE.name}, " + (
@@ -240,10 +245,57 @@ def backend_report(dtype="float32"):
         else:
             name, why = selected, "selected" if op in (tables.get(selected) or {}) else "missing!"
         lines.append(f"  {op:22s} -> {name:7s} {why}")
-    from . import _threads
-
-    lines.append(f"threads: {get_num_threads()}; idle thread pools: " + "; ".join(_threads.report()))
+    lines += _pool_report()
     return "\n".join(lines)
+
+
+def _pool_report():
+    """The threads, the pool that runs them, and what might share the cores with it."""
+    lines = [f"threads: {get_num_threads()}, in one OpenMP pool: every parallel loop of the Cython kernels and, "
+             "through Numba's omp threading layer, of the Numba kernels; BLAS is not called by either "
+             "backend's kernels (the numpy backend's matrix products use it)"]
+    if _tables.get("numba") is not None:
+        layer = _runtime("numba").threading_layer()
+        lines.append("numba threading layer: " + (layer if layer else "not started (no parallel loop has run yet)")
+                     + ("" if layer in (None, "omp") else ": a second pool beside OpenMP's (install libgomp)"))
+    policy = os.environ.get("OMP_WAIT_POLICY")
+    if policy:
+        lines.append(f"OMP_WAIT_POLICY={policy} (set in the environment): idle OpenMP threads "
+                     + ("sleep at once, so each parallel loop wakes them (slower on small models)"
+                        if policy.upper() == "PASSIVE" else "spin between loops"))
+    return lines
+
+
+def _isa_note(name):
+    """", <the instruction-set variant it runs>" for a compiled backend (kernels/isa.py), else ""."""
+    if name not in _ops.RUNTIMES:
+        return ""
+    runtime = _runtime(name)
+    forced = " (forced by $FASTNN_ISA)" if _isa.requested() else ""
+    if name == "cython":
+        return (f", {runtime.ISA} kernels ({runtime.MODULE}, built for {_isa.LEVEL[runtime.ISA]}){forced}; "
+                f"this CPU runs: {', '.join(runtime.RUNNABLE)}")
+    return f", compiles for {runtime.CPU_NAME} ({runtime.ISA}){forced}"
+
+
+_blas_controller = None
+
+
+@contextlib.contextmanager
+def blas_held():
+    """During fit: BLAS held to the calling thread (threadpoolctl), so that nothing but the kernels' OpenMP pool
+    runs threads beside the training step, whatever a callback or another library calls. The compiled kernels
+    do not call BLAS at all; under the numpy backend, whose matrix products are BLAS's, nothing is held."""
+    global _blas_controller
+    if get_backend() == "numpy" or not any(_load(name) is not None for name in COMPILED):
+        yield
+        return
+    if _blas_controller is None:   # finding the loaded libraries takes a millisecond: once per process
+        from threadpoolctl import ThreadpoolController
+
+        _blas_controller = ThreadpoolController()
+    with _blas_controller.limit(limits=1, user_api="blas"):
+        yield
 
 
 def set_num_threads(n):

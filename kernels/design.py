@@ -5,14 +5,21 @@ which the Cython kernels and their C helpers read (kernels/_cython/_shared.pxd, 
 change here reaches both backends at their next build. tests/c/check_helpers.c is compiled with the same
 macros.
 """
-# The GEMM microkernel keeps an MR x NR block of the result in registers: 12 accumulators of 8 float lanes
-# (two per row), plus the broadcast A value and one row of B, fit the 16 vector registers of AVX2.
-GEMM_MR = 6
+# The GEMM microkernel keeps a block of GEMM_ROWS x GEMM_NR of the result in registers for a whole
+# reduction. The width is fixed (16 columns: every backend pads the products' widths to it, conv2d's plan
+# included); the height depends on the vector registers of the target the kernel is compiled for, by their
+# width in bits. A row is 16 float lanes: one AVX-512 vector, two AVX ones, four SSE2/NEON ones. 8 rows
+# under AVX-512 give the 8 independent multiply-add chains two 4-cycle FMA pipes need (12 rows measured
+# 10% slower on Zen 4: one A pointer per row, more than the general registers hold); 6 rows under AVX fill
+# 12 of its 16 registers; 4 rows of four 128-bit vectors measured faster than 3 that do not spill.
 GEMM_NR = 16
-GEMM_LANES = 8
+GEMM_ROWS = {512: 8, 256: 6, 128: 4}
 
 # Below GRAIN elements (or multiply-adds) a kernel runs its serial loop: a fork/join costs more than the work.
 GRAIN = 1 << 15
+# The same for the dense layers' matrix products, in multiply-adds (which run 10-20x faster than an
+# element-wise pass's memory-bound elements): below it, one thread does the product.
+GEMM_GRAIN = 1 << 18
 # Elements per parallel task of the Numba element-wise and reduction passes.
 CHUNK = 1 << 12
 
@@ -23,5 +30,5 @@ CHUNK = 1 << 12
 CONV_TILE = 1 << 13
 SAMPLE_CHUNKS = 16
 
-C_MACROS = [("FASTNN_MR", GEMM_MR), ("FASTNN_NR", GEMM_NR), ("FASTNN_GRAIN", GRAIN),
-            ("FASTNN_CONV_TILE", CONV_TILE), ("FASTNN_SAMPLE_CHUNKS", SAMPLE_CHUNKS)]
+C_MACROS = ([("FASTNN_NR", GEMM_NR)] + [(f"FASTNN_ROWS_{bits}", rows) for bits, rows in GEMM_ROWS.items()]
+            + [("FASTNN_GRAIN", GRAIN), ("FASTNN_GEMM_GRAIN", GEMM_GRAIN), ("FASTNN_CONV_TILE", CONV_TILE), ("FASTNN_SAMPLE_CHUNKS", SAMPLE_CHUNKS)])

@@ -1,23 +1,34 @@
-"""One training epoch of Adam on the 10,000 real digits (fastnn.datasets.mnist_10k), batch 64:
-MLP 784-256-128-10 and LeNet-5, every fastnn backend beside PyTorch's CPU build and JAX (the whole step
-under jit, optax's Adam) at the same thread count.
+"""One training epoch of Adam on the 10,000 real digits (fastnn.datasets.mnist_10k): MLP 784-256-128-10
+and LeNet-5, every fastnn backend beside PyTorch's CPU build (eager, and under torch.compile where it
+compiles) and JAX (the whole step under jit, optax's Adam), at the same thread count; and predict at batch
+1024.
 
     pytest benches/suites/bench_training.py --benchmark-only --benchmark-columns=median,rounds
-    python benches/suites/bench_training.py          # prints samples/s and the ratio to PyTorch, one run
+    python benches/suites/bench_training.py [--batch 64] [--rounds 6]   # one run, every engine in turns
 
-Compilation (Numba) and the first-use allocation happen in a warm-up epoch outside the timed call.
+The script also measures, in the same run, this machine's fp32 GEMM rate (2048^3, the faster of NumPy's
+BLAS and torch.mm) and reports each epoch's FLOP/s as a fraction of it, and the hostile case: fastnn in
+processes that import torch first with OMP_WAIT_POLICY=ACTIVE exported, taking turns with clean ones.
+Compilation (Numba, XLA, inductor) and the first-use allocation happen in a warm-up epoch outside the timed
+call.
 """
+import argparse
+import json
 import os
+import subprocess
+import sys
 import time
 
-# fastnn first: it sets the idle-thread policy that OpenBLAS reads when NumPy loads (fastnn/_threads.py)
-import fastnn  # isort: skip
+if os.environ.get("FASTNN_BENCH_TORCH_FIRST"):   # the hostile case's processes (main, below)
+    import torch  # noqa: F401
+
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn import layers
 
-BATCH = 64
+BATCH = int(os.environ.get("FASTNN_BENCH_BATCH", "64"))
 
 
 def digits():
@@ -51,10 +62,17 @@ def fastnn_epoch(backend_name, arch, x, y):
         # changed, once, before the first batch): the engines take turns in one process
         fastnn.set_backend(backend_name)
         return model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0).history["loss"][-1]
+
+    def predict():
+        fastnn.set_backend(backend_name)
+        return model.predict(x[:PREDICT], batch_size=PREDICT)
+    epoch.predict = predict
     return epoch
 
 
-def torch_epoch(arch, x, y, threads):
+def torch_epoch(arch, x, y, threads, compiled=False):
+    """PyTorch eager, or (compiled) with the network under torch.compile (inductor: forward and backward
+    compiled; Adam's update stays eager)."""
     import torch
     from torch import nn
 
@@ -68,6 +86,7 @@ def torch_epoch(arch, x, y, threads):
                             nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
                             nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    run = torch.compile(net) if compiled else net
     loss_fn = nn.CrossEntropyLoss()
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     yt = torch.from_numpy(y)
@@ -78,12 +97,22 @@ def torch_epoch(arch, x, y, threads):
         for lo in range(0, len(xt), BATCH):
             idx = order[lo:lo + BATCH]
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(xt[idx]), yt[idx])
+            loss = loss_fn(run(xt[idx]), yt[idx])
             loss.backward()
             opt.step()
         return float(loss.detach())
-    epoch()   # warm-up
+
+    def predict():
+        with torch.no_grad():
+            return run(xt[:PREDICT]).softmax(1).numpy()
+    epoch()   # warm-up (and compilation)
+    predict()
+    epoch.predict = predict
     return epoch
+
+
+def torch_compiled_epoch(arch, x, y, threads):
+    return torch_epoch(arch, x, y, threads, compiled=True)
 
 
 def jax_epoch(arch, x, y, threads):
@@ -142,12 +171,62 @@ def jax_epoch(arch, x, y, threads):
             idx = order[lo:lo + BATCH]
             state[0], state[1], loss = step(state[0], state[1], x[idx], y[idx])
         return float(loss)
+
+    forward_jit = jax.jit(lambda params, xb: jax.nn.softmax(forward(params, xb)))
+
+    def predict():
+        return np.asarray(forward_jit(state[0], x[:PREDICT]))
     epoch()   # warm-up: compiles the step for a full and for the last, shorter batch
+    predict()
+    epoch.predict = predict
     return epoch
 
 
 BACKENDS = fastnn.available_backends()
-ANCHORS = {"torch": torch_epoch, "jax": jax_epoch}   # the engines fastnn is measured against
+# the engines fastnn is measured against, and the module each needs
+ANCHORS = {"torch": torch_epoch, "torch.compile": torch_compiled_epoch, "jax": jax_epoch}
+NEEDS = {"torch": "torch", "torch.compile": "torch", "jax": "jax"}
+PREDICT = 1024   # predict's batch
+
+
+def flops_per_sample(arch):
+    """Floating-point operations of one training step per sample: 2 per multiply-add, forward (every layer),
+    weight gradients (every layer) and input gradients (every layer but the first)."""
+    if arch == "mlp":
+        layers_ = [784 * 256, 256 * 128, 128 * 10]
+    else:   # conv: output positions x filters x window; then the dense layers
+        layers_ = [28 * 28 * 6 * 5 * 5 * 1, 10 * 10 * 16 * 5 * 5 * 6, 400 * 120, 120 * 84, 84 * 10]
+    return 2 * (2 * sum(layers_) + sum(layers_[1:]))
+
+
+def gemm_rate(threads, repeats=3):
+    """This machine's fp32 matrix-product rate in FLOP/s, now: 2048^3, the faster of NumPy's BLAS (at the
+    given threads) and torch.mm."""
+    from threadpoolctl import threadpool_limits
+
+    n = 2048
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    candidates = {}
+    with threadpool_limits(threads, user_api="blas"):
+        candidates["numpy"] = lambda: a @ a
+        try:
+            import torch
+
+            t = torch.from_numpy(a)
+            candidates["torch"] = lambda: torch.mm(t, t)
+        except ImportError:
+            pass
+        best = {}
+        for name, fn in candidates.items():
+            fn()
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+            best[name] = 2 * n ** 3 / min(times)
+    name = max(best, key=best.get)
+    return best[name], name
 
 
 @pytest.fixture(scope="module")
@@ -155,57 +234,134 @@ def data():
     return digits()
 
 
+def _engine(engine, arch, x, y):
+    if engine in ANCHORS:
+        pytest.importorskip(NEEDS[engine])
+        return ANCHORS[engine](arch, x, y, fastnn.get_num_threads())
+    return fastnn_epoch(engine, arch, x, y)
+
+
 @pytest.mark.parametrize("arch", ["mlp", "lenet"])
-@pytest.mark.parametrize("engine", BACKENDS + ["torch", "jax"])
+@pytest.mark.parametrize("engine", BACKENDS + list(ANCHORS))
 def test_epoch(benchmark, data, arch, engine):
     x, y = data
-    if engine in ANCHORS:
-        pytest.importorskip(engine)
-        run = ANCHORS[engine](arch, x, y, fastnn.get_num_threads())
-    else:
-        run = fastnn_epoch(engine, arch, x, y)
+    run = _engine(engine, arch, x, y)
     benchmark.group = f"epoch-{arch}-batch{BATCH}"
     benchmark.extra_info["samples"] = len(x)
     loss = benchmark.pedantic(run, rounds=3, iterations=1)
     assert np.isfinite(loss)
 
 
-def main(rounds=6):
-    """Median samples/s per engine and the ratio to PyTorch, all measured in this one run.
+@pytest.mark.parametrize("arch", ["mlp", "lenet"])
+@pytest.mark.parametrize("engine", BACKENDS + list(ANCHORS))
+def test_predict(benchmark, data, arch, engine):
+    x, y = data
+    run = _engine(engine, arch, x, y)
+    benchmark.group = f"predict-{arch}-batch{PREDICT}"
+    probs = benchmark.pedantic(run.predict, rounds=5, iterations=1)
+    assert np.allclose(np.asarray(probs).sum(1), 1, atol=1e-4)
+
+
+def _turns(runs, rounds, what=None):
+    """Median seconds per engine, the engines taking turns (each round starting with the next engine)."""
+    engines = list(runs)
+    times = {engine: [] for engine in engines}
+    for r in range(rounds):
+        # whatever an engine leaves behind (threads that spin a while) falls on every engine in turn
+        for engine in engines[r % len(engines):] + engines[:r % len(engines)]:
+            fn = runs[engine] if what is None else getattr(runs[engine], what)
+            t0 = time.perf_counter()
+            fn()
+            times[engine].append(time.perf_counter() - t0)
+    return {engine: float(np.median(t)) for engine, t in times.items()}
+
+
+def _available(engine):
+    try:
+        __import__(NEEDS.get(engine, "fastnn"))
+        return True
+    except ImportError:
+        return False
+
+
+def _child(rounds):
+    """One process of the hostile comparison: samples/s of the fastnn engines (JSON on stdout)."""
+    x, y = digits()
+    out = {}
+    for arch in ("mlp", "lenet"):
+        runs = {b: fastnn_epoch(b, arch, x, y) for b in ["auto"] + [b for b in BACKENDS if b != "numpy"]}
+        out.update({f"{arch} {b}": len(x) / t for b, t in _turns(runs, rounds).items()})
+    print(json.dumps(out))
+
+
+def hostile(processes=3, rounds=2):
+    """fastnn in fresh processes that import torch first with OMP_WAIT_POLICY=ACTIVE exported, taking turns
+    with clean processes: the median samples/s of each, per model and backend."""
+    clean_env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "FASTNN_BENCH_TORCH_FIRST")}
+    envs = {"clean": clean_env, "hostile": {**clean_env, "OMP_WAIT_POLICY": "ACTIVE", "FASTNN_BENCH_TORCH_FIRST": "1"}}
+    results = {name: [] for name in envs}
+    for _ in range(processes):
+        for name, env in envs.items():
+            run = subprocess.run([sys.executable, __file__, "--child", "--rounds", str(rounds)], env=env,
+                                 capture_output=True, text=True, check=True)
+            results[name].append(json.loads(run.stdout.strip().splitlines()[-1]))
+    return {row: {name: float(np.median([r[row] for r in results[name]])) for name in envs}
+            for row in results["clean"][0]}
+
+
+def main(argv=None):
+    """Every engine's samples/s per epoch (and predict), the ratios to PyTorch and JAX, the fraction of the
+    machine's GEMM rate, all measured in this one run; then the hostile case.
 
     The engines take turns, one epoch each per round, so a drift in the machine's speed (a noisy neighbour)
-    reaches every engine alike instead of whichever happened to run during it; rounds = engines, so each
-    engine follows each other one once."""
+    reaches every engine alike instead of whichever happened to run during it."""
     import platform
 
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=BATCH, help=f"batch size (default {BATCH})")
+    parser.add_argument("--rounds", type=int, default=6, help="epochs per engine (default 6)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-hostile", action="store_true", help="skip the hostile-case processes")
+    args = parser.parse_args(argv)
+    global BATCH
+    BATCH = args.batch
+    os.environ["FASTNN_BENCH_BATCH"] = str(BATCH)   # for the hostile case's processes
+    if args.child:
+        return _child(args.rounds)
     x, y = digits()
     threads = fastnn.get_num_threads()
+    rate, rate_by = gemm_rate(threads)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {threads} threads, "
-          f"{len(x)} samples/epoch, batch {BATCH}, median of {rounds} epochs per engine, taken in turns")
-    print(fastnn.backend_report().splitlines()[-1])
+          f"{len(x)} samples/epoch, batch {BATCH}, median of {args.rounds} epochs per engine, taken in turns; "
+          f"fp32 GEMM rate {rate / 1e9:.0f} GFLOP/s ({rate_by}, 2048^3)")
     engines = ["auto"] + [b for b in BACKENDS if b != "numpy"] + ["numpy"]
     for anchor in ANCHORS:
-        try:
-            __import__(anchor)
+        if _available(anchor):
             engines.append(anchor)
-        except ImportError:
-            print(f"{anchor} not installed: no {anchor} row")
+        else:
+            print(f"{NEEDS[anchor]} not installed: no {anchor} row")
     for arch in ("mlp", "lenet"):
-        runs = {engine: ANCHORS[engine](arch, x, y, threads) if engine in ANCHORS
-                else fastnn_epoch(engine, arch, x, y) for engine in engines}
-        times = {engine: [] for engine in engines}
-        for r in range(rounds):
-            # each round starts with the next engine: whatever an engine leaves behind (XLA's and OpenBLAS's
-            # threads spin a while after their work) falls on every engine in turn, not always the same one
-            for engine in engines[r % len(engines):] + engines[:r % len(engines)]:
-                t0 = time.perf_counter()
-                runs[engine]()
-                times[engine].append(time.perf_counter() - t0)
-        rates = {engine: len(x) / float(np.median(t)) for engine, t in times.items()}
-        for engine, rate in rates.items():
-            ratio = f"{rate / rates['torch']:.2f}x torch" if "torch" in rates else ""
-            print(f"{arch:6s} {engine:7s} {rate:10,.0f} samples/s  {ratio}")
+        runs = {}
+        for engine in engines:
+            try:
+                runs[engine] = ANCHORS[engine](arch, x, y, threads) if engine in ANCHORS else fastnn_epoch(
+                    engine, arch, x, y)
+            except Exception as exc:   # torch.compile needs a working C++ toolchain
+                print(f"{arch:6s} {engine}: not run ({type(exc).__name__}: {str(exc).splitlines()[0][:100]})")
+        rates = {engine: len(x) / t for engine, t in _turns(runs, args.rounds).items()}
+        predicts = {engine: PREDICT / t for engine, t in _turns(runs, max(3, args.rounds), "predict").items()}
+        flops = flops_per_sample(arch)
+        for engine, r in rates.items():
+            vs = "  ".join(f"{r / rates[a]:5.2f}x {a}" for a in ("torch", "jax") if a in rates)
+            print(f"{arch:6s} {engine:13s} {r:9,.0f} samples/s  {vs}  {r * flops / rate:5.1%} of GEMM rate  "
+                  f"predict({PREDICT}) {predicts[engine]:10,.0f} samples/s"
+                  + (f" ({predicts[engine] / predicts['jax']:.2f}x jax)" if "jax" in predicts else ""))
     fastnn.set_backend("auto")
+    if not args.no_hostile:
+        print("hostile case: torch imported first, OMP_WAIT_POLICY=ACTIVE, in processes taking turns with clean ones")
+        for row, r in hostile().items():
+            print(f"{row:14s} clean {r['clean']:9,.0f}  hostile {r['hostile']:9,.0f} samples/s  "
+                  f"hostile/clean {r['hostile'] / r['clean']:.2f}")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,7 @@ and the bench_op fixture, which times one kernel call and checks its result agai
 Compilation (the first call of a Numba kernel) and allocation happen before the timed call; the timed
 call is the kernel alone, on preallocated buffers, exactly as a layer calls it.
 """
-# fastnn first: it sets the idle-thread policy that OpenBLAS reads when NumPy loads (fastnn/_threads.py)
-from fastnn import backend  # isort: skip
+from fastnn import backend
 import numpy as np
 import pytest
 

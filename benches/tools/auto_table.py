@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-import fastnn  # isort: skip  (first: its thread-pool settings must precede NumPy's loading)
 import numpy as np
 
+import fastnn
 from fastnn import backend
 from fastnn.testing import assert_close, copy_args
 

@@ -24,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import fastnn  # isort: skip  (first: its thread-pool settings must precede NumPy's loading)
 import numpy as np
 
+import fastnn
 from fastnn import backend
 from fastnn.kernels.activations.reference import RELU
 

@@ -1,4 +1,5 @@
-"""`fastnn backends` (which backend runs each op) and `fastnn warmup` (compile the Numba kernels once)."""
+"""`fastnn info` (or `fastnn backends`: the kernels' CPU variant, the threads and the backend of each op) and
+`fastnn warmup` (compile the Numba kernels once)."""
 import time
 
 import numpy as np

@@ -13,7 +13,10 @@ COMMANDS = {
     "predict": ("classify image files with a saved model", predict.add_arguments, predict.run),
     "draw": ("a local web page to draw digits and see the model's top 3 and the 28x28 image it read",
              draw.add_arguments, draw.run),
-    "backends": ("show which backend (numpy, numba, cython) runs each op", info.no_arguments, info.run_backends),
+    "info": ("show the CPU variant of the kernels, the thread pool and threads, and the backend of each op",
+             info.no_arguments, info.run_backends),
+    "backends": ("show which backend (numpy, numba, cython) runs each op (the same report as info)",
+                 info.no_arguments, info.run_backends),
     "warmup": ("compile the Numba kernels of the built-in models once, so that auto uses them from then on",
                info.no_arguments, info.run_warmup),
 }

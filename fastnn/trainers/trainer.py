@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from .. import backend
 from ..callbacks import Callback, CallbackList, History
 from ..utils import check_float, check_int
 from .context import Context, ContextPool
@@ -101,7 +102,7 @@ class Trainer:
         model.history = history
         interrupted = Interrupt()
         cbs.on_train_begin()
-        with interrupted, self._pool.lease("train") as contexts:
+        with interrupted, backend.blas_held(), self._pool.lease("train") as contexts:
             for epoch in range(initial_epoch, epochs):
                 cbs.on_epoch_begin(epoch)
                 total_loss, total_correct, seen, t0 = 0.0, 0, 0, time.perf_counter()

@@ -7,7 +7,6 @@ from cython cimport floating
 
 cdef extern from "_gemm.h" nogil:
     enum:
-        FASTNN_MR
         FASTNN_NR
     void fastnn_gemm_f(float *c, Py_ssize_t ldc, Py_ssize_t m, Py_ssize_t n, const float *a, const Py_ssize_t *ao,
                        const float *b, Py_ssize_t s1, Py_ssize_t acs1, Py_ssize_t ldb1, Py_ssize_t s2, Py_ssize_t acs2,
@@ -47,14 +46,14 @@ cdef inline int gemm(floating[::1] c, Py_ssize_t co, Py_ssize_t ldc, Py_ssize_t 
                      const floating[::1] b, Py_ssize_t boff, Py_ssize_t s1, Py_ssize_t acs1, Py_ssize_t ldb1,
                      Py_ssize_t s2, Py_ssize_t acs2, Py_ssize_t ldb2, bint accumulate) except -1 nogil:
     """c[co + i ldc + j] (+)= sum over t1 < s1, t2 < s2 of a[aoff + ao[aoi + i] + t1 acs1 + t2 acs2]
-    b[boff + t1 ldb1 + t2 ldb2 + j] for i < m, j < n; n a multiple of NR, every step >= 0.
+    b[boff + t1 ldb1 + t2 ldb2 + j] for i < m, j < n; every step >= 0.
     IndexError (before anything is written) when any of it would fall outside c, a, ao or b."""
     cdef Py_ssize_t i, lo, hi
     if m <= 0 or n <= 0 or s1 <= 0 or s2 <= 0:
         if m > 0 and n > 0 and not accumulate:   # an empty reduction: c = 0
             return _zero(c, co, ldc, m, n)
         return 0
-    if (n % FASTNN_NR or acs1 < 0 or acs2 < 0 or ldb1 < 0 or ldb2 < 0 or ldc < n or co < 0
+    if (acs1 < 0 or acs2 < 0 or ldb1 < 0 or ldb2 < 0 or ldc < n or co < 0
             or co + (m - 1) * ldc + n > c.shape[0] or aoi < 0 or aoi + m > ao.shape[0]
             or boff < 0 or boff + (s1 - 1) * ldb1 + (s2 - 1) * ldb2 + n > b.shape[0]):
         return _out_of_bounds()

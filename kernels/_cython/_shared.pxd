@@ -16,11 +16,12 @@ cdef enum:
 # work. Its value is kernels/design.py's, passed by setup.py as a macro.
 cdef extern from *:
     """
-    #ifndef FASTNN_GRAIN
-    #error "FASTNN_GRAIN comes from kernels/design.py: build through setup.py"
+    #if !defined(FASTNN_GRAIN) || !defined(FASTNN_GEMM_GRAIN)
+    #error "FASTNN_GRAIN and FASTNN_GEMM_GRAIN come from kernels/design.py: build through setup.py"
     #endif
     """
     enum: GRAIN "FASTNN_GRAIN"
+    enum: GEMM_GRAIN "FASTNN_GEMM_GRAIN"
 
 # Reductions over rows (batch norm statistics, dw and db of conv2d) add per-chunk partial sums in chunk
 # order. The chunks depend on the sizes only, never on the thread count, so 1 and 8 threads give

@@ -1,7 +1,10 @@
-"""The Numba backend's shared runtime: its thread count, and whether a kernel is compiled yet (options: config.py)."""
+"""The Numba backend's shared runtime: its thread count, the CPU it compiles for, and whether a kernel is
+compiled yet (options: config.py)."""
 import os
 
 import numba
+
+from .. import isa as _isa
 
 # Numba's threading layer: OpenMP first. The Cython kernels run on libgomp, and Numba's "omp" layer runs on
 # an OpenMP runtime too (tbb, tried first by default, would add another pool); both omp and tbb are
@@ -9,6 +12,44 @@ import numba
 # which the workqueue layer, the last resort, is not. NUMBA_THREADING_LAYER(_PRIORITY), when set, wins.
 if not {"NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY"} & set(os.environ):
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
+
+# LLVM's names for the targets of kernels/isa.py's variants (the x86-64 microarchitecture levels)
+_LLVM_CPU = {"avx512": "x86-64-v4", "avx2": "x86-64-v3", "baseline": "x86-64"}
+_NEEDS = {"avx512": ("avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx2", "fma"),
+          "avx2": ("avx2", "fma", "bmi2"), "baseline": ()}
+
+
+def _host_isa():
+    """The best variant of kernels/isa.py this CPU runs, judged by LLVM's view of it."""
+    import llvmlite.binding as ll
+
+    features = ll.get_host_cpu_features()
+    x86 = ll.get_process_triple().startswith(("x86_64", "amd64"))
+    return next(isa for isa in _isa.ISAS if isa == "baseline" or (x86 and all(features.get(f) for f in _NEEDS[isa])))
+
+
+def _target():
+    """Point Numba at $FASTNN_ISA's variant when it is set (the default: the host CPU, all its features).
+    Returns (variant, LLVM CPU name). Numba reads its CPU options when it makes its compiler, on the first
+    compilation in the process; if that happened before fastnn loaded, a forced variant cannot take effect."""
+    import llvmlite.binding as ll
+
+    host = _host_isa()
+    forced = _isa.requested()
+    if forced is None:
+        return host, numba.config.CPU_NAME or ll.get_host_cpu_name()
+    _isa.pick(_isa.ISAS[_isa.ISAS.index(host):])   # ImportError when the CPU cannot run the forced variant
+    name = _LLVM_CPU[forced] if ll.get_process_triple().startswith(("x86_64", "amd64")) else "generic"
+    numba.config.CPU_NAME, numba.config.CPU_FEATURES = name, ""
+    from numba.core.registry import cpu_target
+
+    if cpu_target.target_context.codegen()._tm_features != "":
+        raise ImportError(f"{_isa.ENV}={forced} cannot take effect: Numba compiled code for the host before "
+                          "fastnn was imported (import fastnn first, or set NUMBA_CPU_NAME and NUMBA_CPU_FEATURES)")
+    return forced, name
+
+
+ISA, CPU_NAME = _target()
 
 
 def set_num_threads(n):
@@ -18,6 +59,14 @@ def set_num_threads(n):
 
 def get_num_threads():
     return numba.get_num_threads()
+
+
+def threading_layer():
+    """The threading layer Numba started ("omp", "tbb" or "workqueue"), or None before its first parallel loop."""
+    try:
+        return numba.threading_layer()
+    except ValueError:
+        return None
 
 
 def compiled(kernel):

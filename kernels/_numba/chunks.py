@@ -65,19 +65,25 @@ def take(buf, at, n):
     return buf[at:at + n], at + aligned(n)
 
 
-def parallel_above_grain(over):
+def parallel_above_grain(over, work=None, grain=GRAIN):
     """Decorator for an entry point whose loops are prange loops: compiles it twice, a serial build (where
     prange runs as range) and a parallel one, and runs the parallel build only when the array argument named
-    `over` has at least GRAIN elements, below which a fork/join costs more than the work. Both builds run
-    the same loop over the same slices, so their results are the same bits. The builds are .builds, for
-    the tests that read their machine code and for _numba.compiled."""
+    `over` has at least `grain` elements (or, given work, when work(that array, *args) is at least grain),
+    below which a fork/join costs more than the work. Both builds run the same loop over the same slices,
+    so their results are the same bits. The builds are .builds, for the tests that read their machine code
+    and for _numba.compiled."""
     def decorate(fn):
         index = list(inspect.signature(fn).parameters).index(over)
         serial, threaded = jit(_renamed(fn, "_serial")), pjit(fn)
 
-        @functools.wraps(fn)
-        def kernel(*args):
-            (threaded if args[index].size >= GRAIN else serial)(*args)   # parallel(), without a dispatcher call
+        if work is None:
+            @functools.wraps(fn)
+            def kernel(*args):
+                (threaded if args[index].size >= grain else serial)(*args)   # parallel(), without a dispatcher call
+        else:
+            @functools.wraps(fn)
+            def kernel(*args):
+                (threaded if work(*args) >= grain else serial)(*args)
 
         kernel.builds = (serial, threaded)
         return kernel

@@ -20,6 +20,9 @@ OPTIONS = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "n
 
 jit = numba.njit(**OPTIONS)
 pjit = numba.njit(parallel=True, **OPTIONS)
+# for arithmetic whose order is its accuracy (exp32's split of x ln 2 in two parts): no reassociation. The
+# flags are per instruction, so they hold where such a function is inlined into a fastmath kernel.
+jit_ordered = numba.njit(**{**OPTIONS, "fastmath": FASTMATH - {"reassoc"}})
 prange = numba.prange
 
 from ..design import CHUNK, GRAIN  # noqa: F401  (the kernels import them from here)

@@ -9,12 +9,12 @@ loops Numba hands LLVM cannot say that: LLVM vectorises the innermost loop, so e
 memory on every step (a rank-8 update: one vector load per multiply-add) or the reduction becomes a
 vectorised dot product (horizontal sums at every end). Scalar accumulators written out in Python are not
 regrouped into vectors by LLVM's SLP pass (it stayed scalar code). _block_ir is the BLIS-style microkernel
-written as LLVM IR: MR x NR = 6 x 16 of c in twelve 8-lane vectors, and per reduction step two vector loads
-of B, six broadcasts of A and twelve multiply-adds. The IR is target-neutral (<8 x float> and
-llvm.fmuladd): LLVM maps it to AVX2's 256-bit FMA here, splits it for SSE, and fuses only where the CPU has
-FMA.
-float64 takes the same path with <8 x double> (two registers per vector, so it spills): correct, slower,
-and only ever used for gradient checks.
+written as LLVM IR: MR x NR of c in vectors as wide as the target's (kernels/design.py, GEMM_ROWS, by the
+variant Numba compiles for: 8 x 16 in 16-lane vectors under AVX-512, 6 x 16 in two 8-lane vectors per row
+under AVX2, 4 x 16 in four 4-lane vectors otherwise), and per reduction step one row of B in vectors, one
+broadcast of A per row and a multiply-add per vector. The IR is target-neutral (<n x float> and
+llvm.fmuladd), and fuses only where the CPU has FMA. float64 takes vectors of the same width in bits,
+with half the lanes, and the same rows (it spills; correct, slower, and only used by gradient checks).
 With NUMBA_DISABLE_JIT=1 the block is a NumPy loop with the same semantics.
 """
 import numba
@@ -24,10 +24,12 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ..design import GEMM_LANES, GEMM_MR, GEMM_NR
+from ..design import GEMM_NR, GEMM_ROWS
+from . import ISA
 from .config import jit
 
-MR, NR, LANES = GEMM_MR, GEMM_NR, GEMM_LANES
+VECTOR_BITS = {"avx512": 512, "avx2": 256, "baseline": 128}[ISA]
+MR, NR = GEMM_ROWS[VECTOR_BITS], GEMM_NR
 
 
 # n rounded up to the block's width NR: the widths the product takes
@@ -60,9 +62,11 @@ def _block_ir(typingctx, c, ci, ldc, a, ao, aoi, b, bi, steps, mr, accumulate):
         (s1, acs1, ldb1), (s2, acs2, ldb2) = (cgutils.unpack_tuple(builder, builder.extract_value(steps, k))
                                               for k in range(2))
         fty = context.get_data_type(sig.args[0].dtype)
-        vty = ir.VectorType(fty, LANES)
+        bits = 32 if fty == ir.FloatType() else 64
+        lanes = VECTOR_BITS // bits
+        vty = ir.VectorType(fty, lanes)
         i64 = ir.IntType(64)
-        name = "llvm.fmuladd.v%df%d" % (LANES, 32 if fty == ir.FloatType() else 64)
+        name = "llvm.fmuladd.v%df%d" % (lanes, bits)
         fmuladd = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3), name)
         cp, ap, bp = (context.make_array(sig.args[k])(context, builder, v).data for k, v in ((0, c), (3, a), (6, b)))
         op = context.make_array(sig.args[4])(context, builder, ao).data
@@ -75,9 +79,9 @@ def _block_ir(typingctx, c, ci, ldc, a, ao, aoi, b, bi, steps, mr, accumulate):
 
         last = builder.sub(mr, const(1))
         rows = [builder.select(builder.icmp_signed("<", const(i), mr), const(i), last) for i in range(MR)]
-        acc = [[cgutils.alloca_once(builder, vty) for _ in range(NR // LANES)] for _ in range(MR)]
-        c_at = [[vector_at(cp, builder.add(builder.add(ci, builder.mul(rows[i], ldc)), const(v * LANES)))
-                 for v in range(NR // LANES)] for i in range(MR)]
+        acc = [[cgutils.alloca_once(builder, vty) for _ in range(NR // lanes)] for _ in range(MR)]
+        c_at = [[vector_at(cp, builder.add(builder.add(ci, builder.mul(rows[i], ldc)), const(v * lanes)))
+                 for v in range(NR // lanes)] for i in range(MR)]
         with builder.if_else(accumulate) as (load, zero):
             with load:
                 for i in range(MR):
@@ -87,20 +91,20 @@ def _block_ir(typingctx, c, ci, ldc, a, ao, aoi, b, bi, steps, mr, accumulate):
                 for row in acc:
                     for slot in row:
                         builder.store(ir.Constant(vty, None), slot)
-        splat_mask = ir.Constant(ir.VectorType(ir.IntType(32), LANES), None)
+        splat_mask = ir.Constant(ir.VectorType(ir.IntType(32), lanes), None)
         a_rows = [builder.load(builder.gep(op, [builder.add(aoi, r)])) for r in rows]
         with cgutils.for_range(builder, s1) as outer:
             a1, b1 = builder.mul(outer.index, acs1), builder.add(bi, builder.mul(outer.index, ldb1))
             with cgutils.for_range(builder, s2) as inner:
                 b_row = builder.add(b1, builder.mul(inner.index, ldb2))
-                bv = [builder.load(vector_at(bp, builder.add(b_row, const(v * LANES))), align=1)
-                      for v in range(NR // LANES)]
+                bv = [builder.load(vector_at(bp, builder.add(b_row, const(v * lanes))), align=1)
+                      for v in range(NR // lanes)]
                 a_step = builder.add(a1, builder.mul(inner.index, acs2))
                 for i in range(MR):
                     av = builder.load(builder.gep(ap, [builder.add(a_rows[i], a_step)]))
                     one = builder.insert_element(ir.Constant(vty, ir.Undefined), av, ir.Constant(ir.IntType(32), 0))
                     splat = builder.shuffle_vector(one, ir.Constant(vty, ir.Undefined), splat_mask)
-                    for v in range(NR // LANES):
+                    for v in range(NR // lanes):
                         builder.store(builder.call(fmuladd, [splat, bv[v], builder.load(acc[i][v])]), acc[i][v])
         for i in range(MR):
             with builder.if_then(builder.icmp_signed("<", const(i), mr)):
@@ -124,3 +128,36 @@ def gemm(c, ldc, m, n, a, ao, b, steps, accumulate):
         mr = min(MR, m - i0)
         for j0 in range(0, n, NR):
             _block(c, i0 * ldc + j0, ldc, a, ao, i0, b, j0, steps, mr, accumulate)
+
+
+# The last nr < NR columns of a product, still on the vector block (kernels/_cython/_gemm.h does the same):
+# B's nr columns are copied into an NR-wide panel (zero beyond nr), TAIL_STEPS steps of the inner reduction
+# at a time, and the block accumulates into a full-width copy of c's rows, so nothing outside c's and B's
+# extents is read or written. work: TAIL_WORK elements of scratch.
+TAIL_STEPS, TAIL_ROWS = 256, 48   # TAIL_ROWS: a multiple of every block height
+TAIL_WORK = (TAIL_STEPS + TAIL_ROWS) * NR
+
+
+# c[i ldc + j] (+)= as gemm, for j < nr < NR
+@jit
+def gemm_tail(c, ldc, m, nr, a, ao, b, steps, accumulate, work):
+    (s1, acs1, ldb1), (s2, acs2, ldb2) = steps
+    panel, rows = work[:TAIL_STEPS * NR], work[TAIL_STEPS * NR:TAIL_WORK]
+    panel[:] = 0
+    for g0 in range(0, m, TAIL_ROWS):
+        mg = min(TAIL_ROWS, m - g0)
+        rows[:] = 0
+        for i in range(mg):
+            if accumulate:
+                rows[i * NR:i * NR + nr] = c[(g0 + i) * ldc:(g0 + i) * ldc + nr]
+        for t1 in range(s1):
+            for u in range(0, s2, TAIL_STEPS):
+                count = min(TAIL_STEPS, s2 - u)
+                at = t1 * ldb1 + u * ldb2
+                for t in range(count):
+                    panel[t * NR:t * NR + nr] = b[at + t * ldb2:at + t * ldb2 + nr]
+                for i0 in range(0, mg, MR):
+                    _block(rows, i0 * NR, NR, a[t1 * acs1 + u * acs2:], ao, g0 + i0, panel, 0,
+                           ((1, 0, 0), (count, acs2, NR)), min(MR, mg - i0), True)
+        for i in range(mg):
+            c[(g0 + i) * ldc:(g0 + i) * ldc + nr] = rows[i * NR:i * NR + nr]

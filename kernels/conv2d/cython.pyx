@@ -3,7 +3,7 @@
 Legend, the canvas, Q, Qp, K16 and every size of a call: plan.py (the Plan both backends share). The design
 is numba.py's.
 
-Every product is _gemm.h's register-blocked microkernel (a 6x16 block of the result in registers), reading
+Every product is _gemm.h's register-blocked microkernel (a 16-wide block of the result in registers), reading
 its operands where they lie through a table of row offsets and a two-level reduction, so nothing is copied
 into im2row form:
 - forward: out block (n, K16) = bias + windows (n, Q) @ W (Q, K16), output (oh, ow)'s window starting at

@@ -2,9 +2,9 @@
 
 Legend, the canvas, Q, Qp, K16 and every size of a call: plan.py (the Plan both backends share).
 
-Every product is _numba.gemm.gemm (a register-blocked microkernel, 6x16 of the result in registers), and it reads
-its operands where they lie, through a table of row offsets and a two-level reduction, so nothing is
-copied into im2row form ("implicit GEMM"):
+Every product is _numba.gemm.gemm (a register-blocked microkernel: a 16-wide block of the result in
+registers), and it reads its operands where they lie, through a table of row offsets and a two-level
+reduction, so nothing is copied into im2row form ("implicit GEMM"):
 - forward: out block (n, K16) = bias + windows (n, Q) @ W (Q, K16), where output (oh, ow)'s window starts
   at canvas offset oh sh pitch + ow sw C and runs over KH rows of KW*C elements.
   For C == 1 at stride 1 (the first layer on grey images, K small), the planar form instead: acc (K,

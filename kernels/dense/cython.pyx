@@ -1,73 +1,160 @@
 """Fully connected layer with its bias and element-wise activation fused (kernels/dense/reference.py).
 
 Legend: N batch, F input features, K units.
-The matrix products go to NumPy's BLAS (np.matmul into the preallocated output): it measured faster than
-scipy.linalg.cython_blas here and than tiled loops, and importing scipy.linalg would add ~0.4 s to the
-start of every process. The element-wise passes around the products are fused into one loop each.
+The matrix products run on _gemm.h's register-blocked microkernel, in the same OpenMP pool as every other
+kernel, so a training step never hands the cores to BLAS's own threads (docs/design.md, "The thread
+model"). Each product is cut into tasks of PANEL rows x NR columns of its result, numbered column block by
+column block, so a thread's consecutive tasks reuse one block of B from its cache. Every task computes its
+whole reduction in one order, so 1 and N threads give the same bits.
+- forward: out = x @ w, each task adding the bias and applying the activation to its tile while the tile
+  is in cache: one parallel region.
+- backward: one region turns dout into dz = dout * act'(out) and db (column blocks over every row) and
+  writes w's transpose (the B of dx); a second runs the tasks of dw = x^T @ dz and dx = dz @ w^T together.
 """
 import numpy as np
 
 from cython.parallel cimport prange
 
-from _shared cimport (act_backward, act_forward, bind_threads, check_act, fastnn_threads, floating, GRAIN,
-                      LINEAR)
+from _gemm cimport FASTNN_NR, gemm
+from _shared cimport (act_backward, act_forward, bind_threads, check_act, fastnn_threads, floating, GEMM_GRAIN,
+                      GRAIN, LINEAR)
+
+from .._scratch import scratch
 
 bind_threads()
 
 cdef enum:
-    COLS = 64  # columns per parallel task in the backward's column sums
+    PANEL = 48   # rows per task: a multiple of every target's block height (kernels/design.py, GEMM_ROWS)
+    COLS = 64    # columns per task in the backward's first region (dz, db, the transpose of w)
+
+
+cdef inline Py_ssize_t _blocks(Py_ssize_t n, Py_ssize_t size) noexcept nogil:
+    return (n + size - 1) // size
+
+
+# (float elements, int elements, int type) of a call's scratch: w's transpose (K, F) when dx is wanted; the
+# row offsets of x's rows (N), of x^T's rows (F) and of dz's rows (N)
+def _sizes(x, Py_ssize_t k, bint with_dx):
+    n, f = x.shape
+    return (k * f if with_dx else 0), 2 * n + f, np.intp
 
 
 # x (N,F) w (F,K) b (K,) or None  ->  out (N,K) = act(x @ w + b)
 def dense_forward(out, x, w, b, int act):
     check_act(act)
-    np.matmul(x, w, out=out)
-    if b is not None or act != LINEAR:
+    x = np.ascontiguousarray(x)
+    _, offsets = scratch(("dense", x.shape, w.shape[1], x.dtype.char, False), _sizes, x, w.shape[1], False)
+    _forward(out, out.reshape(-1), x, x.reshape(-1), w, w.reshape(-1), b, offsets, act)
+
+
+# c, a, bw: out, x and w, flat (the microkernel's operands)
+def _forward(floating[:, ::1] out, floating[::1] c, const floating[:, ::1] x, const floating[::1] a,
+             const floating[:, ::1] w, const floating[::1] bw, const floating[::1] b, Py_ssize_t[::1] ao, int act):
+    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, j, t, p, q, r0, r1, c0, c1
+    cdef Py_ssize_t panels = _blocks(n, PANEL), tasks = panels * _blocks(k, FASTNN_NR)
+    cdef bint has_b = b is not None
+    if n == 0 or k == 0:
+        return
+    if f == 0:
+        out[:, :] = 0
         _bias_act(out, b, act)
+        return
+    for i in range(n):
+        ao[i] = i * f
+    for t in prange(tasks, nogil=True, num_threads=fastnn_threads(), schedule="static",
+                    use_threads_if=n * f * k >= GEMM_GRAIN):
+        q = t // panels
+        p = t - q * panels
+        r0 = p * PANEL
+        r1 = min(n, r0 + PANEL)
+        c0 = q * FASTNN_NR
+        c1 = min(k, c0 + FASTNN_NR)
+        gemm(c, r0 * k + c0, k, r1 - r0, c1 - c0, a, 0, ao, r0, bw, c0, 1, 0, 0, f, 1, k, False)
+        if has_b or act != LINEAR:
+            for i in range(r0, r1):
+                for j in range(c0, c1):
+                    out[i, j] = act_forward(out[i, j] + b[j] if has_b else out[i, j], act)
 
 
 # dout (N,K) is overwritten with the pre-activation gradient dz = dout * act'(out)
 # dx (N,F) or None (first layer: no input gradient), dw (F,K), db (K,) or None
 def dense_backward(dx, dw, db, dout, x, w, out, int act):
     check_act(act)
-    if db is not None or act != LINEAR:
-        _act_grad_colsum(dout, db, out, act)
-    np.matmul(x.T, dout, out=dw)
-    if dx is not None:
-        np.matmul(dout, w.T, out=dx)
+    x = np.ascontiguousarray(x)
+    wt, offsets = scratch(("dense", x.shape, w.shape[1], x.dtype.char, dx is not None), _sizes, x, w.shape[1],
+                          dx is not None)
+    _backward(dw, dw.reshape(-1), dx, None if dx is None else dx.reshape(-1), db, dout, dout.reshape(-1), x,
+              x.reshape(-1), w, out, wt, offsets, act)
 
 
-# z (N,K) <- act(z + b), b (K,) or None
-def _bias_act(floating[:, ::1] z, const floating[::1] b, int act):
-    cdef Py_ssize_t i, k, n = z.shape[0], m = z.shape[1]
-    cdef bint has_b = b is not None
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
-                    schedule="static", use_threads_if=n * m >= GRAIN):
-        if has_b:
-            for k in range(m):
-                z[i, k] = act_forward(z[i, k] + b[k], act)
-        else:
-            for k in range(m):
-                z[i, k] = act_forward(z[i, k], act)
-
-
-# dz (N,K) <- dz * act'(out) in place; db (K,) or None <- column sums of dz
-def _act_grad_colsum(floating[:, ::1] dz, floating[::1] db, const floating[:, ::1] out, int act):
-    cdef Py_ssize_t i, k, k0, k1, blk, n = dz.shape[0], m = dz.shape[1]
-    cdef Py_ssize_t nblk = (m + COLS - 1) // COLS
-    cdef bint has_db = db is not None
+# cw, cx, g, a: dw, dx, dz and x, flat (the microkernel's operands); an array comes first, for Cython's
+# choice of float type
+def _backward(floating[:, ::1] dw, floating[::1] cw, floating[:, ::1] dx, floating[::1] cx, floating[::1] db,
+              floating[:, ::1] dz, floating[::1] g, const floating[:, ::1] x, const floating[::1] a,
+              const floating[:, ::1] w, const floating[:, ::1] out, floating[::1] wt, Py_ssize_t[::1] ao, int act):
+    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, j, t, p, q, r0, r1, c0, c1, blk
+    cdef Py_ssize_t wpanels = _blocks(f, PANEL), wtasks = wpanels * _blocks(k, FASTNN_NR)
+    cdef Py_ssize_t xpanels = _blocks(n, PANEL), xtasks = 0
+    cdef bint has_dx = dx is not None, has_db = db is not None
     cdef floating v
-    # each task owns a block of columns over every row, so the sums need no atomics and keep row order
-    for blk in prange(nblk, nogil=True, num_threads=fastnn_threads(),
-                      schedule="static", use_threads_if=n * m >= GRAIN):
-        k0 = blk * COLS
-        k1 = min(m, k0 + COLS)
+    if has_dx:
+        xtasks = xpanels * _blocks(f, FASTNN_NR)
+    # dz, db and w's transpose, each task a block of columns of dz over every row (sums in row order, no
+    # atomics) and the same block of rows of wt
+    for blk in prange(_blocks(k, COLS), nogil=True, num_threads=fastnn_threads(), schedule="static",
+                      use_threads_if=n * k + f * k >= GRAIN):
+        c0 = blk * COLS
+        c1 = min(k, c0 + COLS)
         if has_db:
-            for k in range(k0, k1):
-                db[k] = 0
-        for i in range(n):
-            for k in range(k0, k1):
-                v = act_backward(dz[i, k], out[i, k], act)
-                dz[i, k] = v
-                if has_db:
-                    db[k] += v
+            for j in range(c0, c1):
+                db[j] = 0
+        if has_db or act != LINEAR:
+            for i in range(n):
+                for j in range(c0, c1):
+                    v = act_backward(dz[i, j], out[i, j], act)
+                    dz[i, j] = v
+                    if has_db:
+                        db[j] += v
+        if has_dx:
+            for j in range(c0, c1):
+                for i in range(f):
+                    wt[j * f + i] = w[i, j]
+    if has_dx and k == 0:
+        dx[:, :] = 0
+    if f * k == 0:
+        return
+    if n == 0:
+        dw[:, :] = 0
+        return
+    for i in range(n):
+        ao[i] = i * f            # x's rows: unused here, kept for symmetry with the forward's table
+        ao[n + f + i] = i * k    # dz's rows
+    for i in range(f):
+        ao[n + i] = i            # x^T's rows: column i of x, read with stride F
+    # dw (F,K) = x^T @ dz: tasks [0, wtasks); dx (N,F) = dz @ w^T: tasks [wtasks, wtasks + xtasks)
+    for t in prange(wtasks + xtasks, nogil=True, num_threads=fastnn_threads(), schedule="static",
+                    use_threads_if=n * f * k >= GEMM_GRAIN):
+        if t < wtasks:
+            q = t // wpanels
+            p = t - q * wpanels
+            r0 = p * PANEL
+            r1 = min(f, r0 + PANEL)
+            c0 = q * FASTNN_NR
+            c1 = min(k, c0 + FASTNN_NR)
+            gemm(cw, r0 * k + c0, k, r1 - r0, c1 - c0, a, 0, ao, n + r0, g, c0, 1, 0, 0, n, f, k, False)
+        else:
+            q = (t - wtasks) // xpanels
+            p = (t - wtasks) - q * xpanels
+            r0 = p * PANEL
+            r1 = min(n, r0 + PANEL)
+            c0 = q * FASTNN_NR
+            c1 = min(f, c0 + FASTNN_NR)
+            gemm(cx, r0 * f + c0, f, r1 - r0, c1 - c0, g, 0, ao, n + f + r0, wt, c0, 1, 0, 0, k, 1, f, False)
+
+
+# z (N,K) <- act(z + b), b (K,) or None: the forward of an empty reduction (F == 0)
+def _bias_act(floating[:, ::1] z, const floating[::1] b, int act):
+    cdef Py_ssize_t i, j
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            z[i, j] = act_forward(z[i, j] + b[j] if b is not None else z[i, j], act)

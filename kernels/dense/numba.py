@@ -1,86 +1,191 @@
-"""Fully connected layer (Numba): BLAS for the products, bias and activation fused into one pass.
+"""Fully connected layer (Numba), bias and activation fused, on the register-blocked GEMM of _numba/gemm.py.
 
-Legend: N batch, F input features, K units. The entry points are plain Python: each calls NumPy's BLAS
-for a GEMM and an @njit kernel for the element-wise pass. np.dot inside @njit would call SciPy's
-OpenBLAS instead, measured 20-30% slower than NumPy's at the MLP's shapes (64x784->256: 408 vs 311 us,
-one thread). The GEMMs never run inside a prange region, so BLAS threads never nest in ours.
+Legend: N batch, F input features, K units. The same design as kernels/dense/cython.pyx: the products run
+in Numba's thread pool (never BLAS's), cut into tasks of PANEL rows x NR columns of the result, numbered
+column block by column block; every task computes its whole reduction in one order, so 1 and N threads
+give the same bits.
+- forward: out = x @ w, each task adding the bias and applying the activation to its tile: one loop.
+- backward: one loop turns dout into dz = dout * act'(out) and db (column blocks over every row) and writes
+  w's transpose (the B of dx); a second runs the tasks of dw = x^T @ dz and dx = dz @ w^T together.
 """
 import numpy as np
 
-from .._numba.chunks import parallel, row_chunks, sum_partials
-from .._numba.config import jit, pjit, prange
+from .._numba.chunks import parallel_above_grain
+from .._numba.config import jit, prange
+from .._numba.gemm import NR, TAIL_WORK, gemm, gemm_tail
 from .._scratch import scratch
 from ..activations.numba import backward_flat, check_code, forward_flat
+from ..design import GEMM_GRAIN
+
+PANEL = 48   # rows per task: a multiple of every target's block height (kernels/design.py, GEMM_ROWS)
+COLS = 64    # columns per task in the backward's first loop (dz, db, the transpose of w)
 
 
-# out (rows,K) b (K,) or None: out = act(out + b), row by row while the row is in cache
 @jit
-def _bias_act_rows(out, b, act):
-    for i in range(out.shape[0]):
-        row = out[i]
+def _blocks(n, size):
+    return (n + size - 1) // size
+
+
+# c[r0:r1, c0:c1] of the product (c flat, rows of ldc) = A's rows ao[r0:r1] @ B's columns c0:c1; work: the
+# tail's scratch
+@jit
+def _tile(c, ldc, r0, r1, c0, c1, a, ao, b, steps, work):
+    if c1 - c0 == NR:
+        gemm(c[r0 * ldc + c0:], ldc, r1 - r0, NR, a, ao[r0:], b[c0:], steps, False)
+    else:
+        gemm_tail(c[r0 * ldc + c0:], ldc, r1 - r0, c1 - c0, a, ao[r0:], b[c0:], steps, False, work)
+
+
+# out[r0:r1, c0:c1] <- act(out[r0:r1, c0:c1] + b[c0:c1]): a tile of the forward, while it is in cache. (Here
+# and in _dz_columns: the slices' loops live in @jit helpers, which a parallel kernel calls, because in a
+# parallel kernel each array expression would become a parallel loop of its own.)
+@jit
+def _bias_act(out, b, act, r0, r1, c0, c1):
+    for i in range(r0, r1):
+        row = out[i, c0:c1]
         if b is not None:
             for j in range(row.size):
-                row[j] += b[j]
+                row[j] += b[c0 + j]
         forward_flat(row, row, act)
 
 
-@pjit
-def _bias_act(out, b, act):
-    check_code(act)
-    n, k = out.shape
-    if not parallel(n * k):
-        _bias_act_rows(out, b, act)
-    else:
-        for i in prange(n):
-            _bias_act_rows(out[i:i + 1], b, act)
-
-
-# dout out (rows,K): dout <- dz = dout * act'(out); colsum (K,) = the column sums of dz
+# columns c0:c1 of dz <- dz * act'(out), of db <- their sums over every row (in row order), and rows c0:c1 of
+# wt <- w's columns when with_dx
 @jit
-def _dz_rows(dout, out, act, colsum):
-    colsum[:] = 0
-    for i in range(dout.shape[0]):
-        row = dout[i]
-        backward_flat(row, row, out[i], act)
-        for j in range(row.size):
-            colsum[j] += row[j]
-
-
-# dout (N,K) overwritten with dz; db (K,) or None = sum over rows of dz, by the fixed chunks of _numba/chunks.py
-# (without a bias the partial sums are simply not used: one loop either way, compiled once); work: the
-# partial sums' scratch, _partial_sizes
-@pjit
-def _dz_db(dout, out, act, db, work):
-    check_code(act)
-    n, k = dout.shape
-    rows, chunks = row_chunks(n, k)
-    partial = work[:chunks * k].reshape(chunks, k)
-    if not parallel(n * k):
-        for c in range(chunks):
-            _dz_rows(dout[c * rows:(c + 1) * rows], out[c * rows:(c + 1) * rows], act, partial[c])
-    else:
-        for c in prange(chunks):
-            _dz_rows(dout[c * rows:(c + 1) * rows], out[c * rows:(c + 1) * rows], act, partial[c])
+def _dz_columns(dz, db, out, act, w, wt, with_dx, c0, c1):
+    n, f = dz.shape[0], w.shape[0]
     if db is not None:
-        sum_partials(db, partial)
+        for j in range(c0, c1):
+            db[j] = 0
+    for i in range(n):
+        row = dz[i, c0:c1]
+        backward_flat(row, row, out[i, c0:c1], act)
+        if db is not None:
+            for j in range(row.size):
+                db[c0 + j] += row[j]
+    if with_dx:
+        for j in range(c0, c1):
+            for i in range(f):
+                wt[j * f + i] = w[i, j]
+
+
+def _forward_work(out, x, w, b, act, ao, work):
+    return x.shape[0] * x.shape[1] * w.shape[1]
+
+
+# out (N,K) = act(x @ w + b); ao (N,) and work (panels * TAIL_WORK,): scratch
+@parallel_above_grain("out", _forward_work, GEMM_GRAIN)
+def _forward(out, x, w, b, act, ao, work):
+    n, f = x.shape
+    k = w.shape[1]
+    panels = _blocks(n, PANEL)
+    c, a, bw = out.reshape(n * k), x.reshape(n * f), w.reshape(f * k)
+    for t in prange(panels * _blocks(k, NR)):
+        q = t // panels
+        p = t - q * panels
+        r0, c0 = p * PANEL, q * NR
+        r1, c1 = min(n, r0 + PANEL), min(k, c0 + NR)
+        # (the steps are built in the loop: a parallel loop takes no tuple from outside it)
+        _tile(c, k, r0, r1, c0, c1, a, ao, bw, ((1, 0, 0), (f, 1, k)), work[p * TAIL_WORK:(p + 1) * TAIL_WORK])
+        _bias_act(out, b, act, r0, r1, c0, c1)
+
+
+# ao[i] = i * stride for i < ao.size: a product's table of row offsets
+@jit
+def _rows(ao, stride):
+    for i in range(ao.size):
+        ao[i] = i * stride
+
+
+# the backward's row tables: x^T's rows (x's columns) at [N, N+F), dz's at [N+F, 2N+F)
+@jit
+def _backward_rows(ao, n, f, k):
+    _rows(ao[n:n + f], 1)
+    _rows(ao[n + f:n + f + n], k)
+
+
+def _forward_sizes(x):
+    return _blocks(x.shape[0], PANEL) * TAIL_WORK, x.shape[0], np.int64
 
 
 # x (N,F) w (F,K) b (K,) or None  ->  out (N,K) = act(x @ w + b)
 def dense_forward(out, x, w, b, act):
-    np.matmul(x, w, out=out)
-    _bias_act(out, b, act)
+    check_code(act)
+    x = np.ascontiguousarray(x)
+    n, f = x.shape
+    k = w.shape[1]
+    if n == 0 or k == 0:
+        return
+    if f == 0:   # an empty product: the bias and the activation only
+        out[:] = 0 if b is None else b
+        forward_flat(out.reshape(-1), out.reshape(-1), act)
+        return
+    work, ao = scratch(("dense_forward", x.shape, k, x.dtype.char), _forward_sizes, x)
+    _rows(ao, f)
+    _forward(out, x, w, b, act, ao, work)
 
 
-# _scratch.scratch's sizes for _dz_db: (chunks, K) partial sums
-def _partial_sizes(dout):
-    _, chunks = row_chunks(*dout.shape)
-    return chunks * dout.shape[1], 0, np.int64
+# dz (N,K) <- dz * act'(out); db (K,) or None <- its column sums (over every row, in row order); wt (K,F) <-
+# w's transpose when with_dx
+@parallel_above_grain("dz")
+def _prologue(dz, db, out, act, w, wt, with_dx):
+    k = dz.shape[1]
+    for blk in prange(_blocks(k, COLS)):
+        _dz_columns(dz, db, out, act, w, wt, with_dx, blk * COLS, min(k, blk * COLS + COLS))
+
+
+def _gradient_work(dw, dx, dz, x, wt, ao, work):
+    return x.shape[0] * x.shape[1] * dz.shape[1]
+
+
+# dw (F,K) = x^T @ dz and, given dx (N,F), dx = dz @ w^T (wt: w^T, flat); ao: x^T's rows at [N, N+F), dz's
+# rows at [N+F, 2N+F)
+@parallel_above_grain("dw", _gradient_work, GEMM_GRAIN)
+def _gradients(dw, dx, dz, x, wt, ao, work):
+    n, f = x.shape
+    k = dz.shape[1]
+    wpanels, xpanels = _blocks(f, PANEL), _blocks(n, PANEL)
+    wtasks = wpanels * _blocks(k, NR)
+    xtasks = xpanels * _blocks(f, NR) if dx is not None else 0
+    cw, a, g = dw.reshape(f * k), x.reshape(n * f), dz.reshape(n * k)
+    for t in prange(wtasks + xtasks):
+        if t < wtasks:
+            q = t // wpanels
+            p = t - q * wpanels
+            r0, c0 = p * PANEL, q * NR
+            _tile(cw, k, r0, min(f, r0 + PANEL), c0, min(k, c0 + NR), a, ao[n:n + f], g,
+                  ((1, 0, 0), (n, f, k)), work[p * TAIL_WORK:(p + 1) * TAIL_WORK])
+        elif dx is not None:
+            q = (t - wtasks) // xpanels
+            p = (t - wtasks) - q * xpanels
+            r0, c0 = p * PANEL, q * NR
+            _tile(dx.reshape(n * f), f, r0, min(n, r0 + PANEL), c0, min(f, c0 + NR), g, ao[n + f:], wt,
+                  ((1, 0, 0), (k, 1, f)), work[(wpanels + p) * TAIL_WORK:(wpanels + p + 1) * TAIL_WORK])
+
+
+def _backward_sizes(x, k, with_dx):
+    n, f = x.shape
+    panels = _blocks(f, PANEL) + _blocks(n, PANEL)
+    return panels * TAIL_WORK + (k * f if with_dx else 0), 2 * n + f, np.int64
 
 
 # dout (N,K) is overwritten with dz = dout * act'(out); dx (N,F) or None, dw (F,K), db (K,) or None
 def dense_backward(dx, dw, db, dout, x, w, out, act):
-    work, _ = scratch(("dense_backward", dout.shape, dout.dtype.char), _partial_sizes, dout)
-    _dz_db(dout, out, act, db, work)
-    np.matmul(x.T, dout, out=dw)
-    if dx is not None:
-        np.matmul(dout, w.T, out=dx)
+    check_code(act)
+    x = np.ascontiguousarray(x)
+    n, f = x.shape
+    k = w.shape[1]
+    with_dx = dx is not None
+    work, ao = scratch(("dense_backward", x.shape, k, x.dtype.char, with_dx), _backward_sizes, x, k, with_dx)
+    tails = (_blocks(f, PANEL) + _blocks(n, PANEL)) * TAIL_WORK
+    wt = work[tails:tails + k * f] if with_dx else work[:0]
+    _prologue(dout, db, out, act, w, wt, with_dx)
+    if with_dx and k == 0:
+        dx[:] = 0
+    if f * k == 0:
+        return
+    if n == 0:
+        dw[:] = 0
+        return
+    _backward_rows(ao, n, f, k)
+    _gradients(dw, dx, dout, x, wt, ao, work[:tails])

@@ -200,24 +200,45 @@ def test_backend_selection():
         fastnn.set_backend(old)
 
 
-def test_idle_thread_policy_is_set_before_numpy_loads():
-    # a fresh interpreter that imports fastnn first: both variables reach the environment the runtimes read;
-    # one that imports NumPy first is told OpenBLAS keeps its default spin; a user's own value wins
+def test_import_leaves_the_environment_alone():
+    # import fastnn sets no variable a child process would inherit (the thread pools are left as they are)
     import os
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
-    code = "import os, fastnn; print(os.environ['OMP_WAIT_POLICY'], os.environ['OPENBLAS_THREAD_TIMEOUT'])"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["PASSIVE", "4"]
-    code = "import numpy, fastnn; print(fastnn.backend_report().splitlines()[-1])"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert "numpy was imported before fastnn" in out.stdout
-    code = "import fastnn, os; print(os.environ['OMP_WAIT_POLICY'], fastnn.backend_report().splitlines()[-1])"
-    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
-                         capture_output=True, text=True, check=True)
-    assert out.stdout.startswith("ACTIVE") and "set by the user" in out.stdout
+    code = "import os, json; before = dict(os.environ); import fastnn; fastnn.backend_report(); " \
+           "print(json.dumps(sorted(set(os.environ.items()) ^ set(before.items()))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_blas_is_held_to_one_thread_during_fit():
+    # the step runs in the kernels' one OpenMP pool: during fit BLAS may not start threads of its own (a
+    # callback reads its thread count mid-fit), and after fit it has its count back
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    seen = []
+
+    class Probe(fastnn.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(blas_threads())
+
+    if fastnn.available_backends() == ["numpy"]:
+        pytest.skip("no compiled backend: the numpy backend's products are BLAS's, which is then not held")
+    selected = fastnn.get_backend()
+    fastnn.set_backend("auto")
+    try:
+        before = blas_threads()
+        model = fastnn.Sequential([fastnn.layers.Input((4,)), fastnn.layers.Dense(3, activation="softmax")], seed=0)
+        model.compile("adam", "sparse_categorical_crossentropy")
+        model.fit(np.ones((8, 4), np.float32), np.arange(8) % 3, batch_size=4, verbose=0, callbacks=[Probe()])
+    finally:
+        fastnn.set_backend(selected)
+    assert seen and all(s <= {1} for s in seen), seen
+    assert blas_threads() == before
 
 
 def test_thread_count_from_environment_reaches_blas():
@@ -320,3 +341,36 @@ def test_predict_and_evaluate_honour_verbose(capsys, verbose, lines):
     assert out.count("\n") == lines and (not lines or ("3/3 - " in out and "accuracy: 1.0000" in out))
     with pytest.raises(ValueError, match="`verbose` expects 0, 1, 2 or 'auto'. Received: verbose=3"):
         model.predict(x, verbose=3)
+
+
+def test_training_gives_the_same_weights_whatever_was_loaded_first():
+    # LeNet-5-like steps in fresh processes: fastnn first; NumPy, SciPy and (when installed) torch with its own
+    # OpenMP runtime first, with OMP_WAIT_POLICY=ACTIVE exported: the same bits
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "{first}import fastnn, hashlib, numpy as np\n"
+        "from fastnn import layers\n"
+        "model = fastnn.Sequential([layers.Input((12, 12, 1)), layers.Conv2D(4, 3, activation='relu'),\n"
+        "    layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(16, activation='relu'),\n"
+        "    layers.Dense(3, activation='softmax')], seed=0)\n"
+        "model.compile('adam', 'sparse_categorical_crossentropy')\n"
+        "rng = np.random.default_rng(0)\n"
+        "model.fit(rng.random((96, 12, 12, 1), dtype=np.float32), rng.integers(0, 3, 96), batch_size=32,\n"
+        "          epochs=2, verbose=0)\n"
+        "print(hashlib.sha256(b''.join(w.tobytes() for w in model.get_weights())).hexdigest())\n")
+    firsts = ["", "import numpy, scipy.linalg\n"]
+    if importlib.util.find_spec("torch") is not None:
+        firsts.append("import torch\n")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    digests = set()
+    for first in firsts:
+        for policy in ({}, {"OMP_WAIT_POLICY": "ACTIVE"}):
+            done = subprocess.run([sys.executable, "-c", script.format(first=first)], env={**env, **policy},
+                                  capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stderr[-3000:]
+            digests.add(done.stdout.split()[-1])
+    assert len(digests) == 1, digests

@@ -318,10 +318,15 @@ def test_simple_reader_inverts_a_light_background_and_resizes(tmp_path):
     assert x[0, 0] == pytest.approx(0.0, abs=0.02) and x[14, 14] > 0.9
 
 
-# -- backends and python -m fastnn ------------------------------------------------------------------------------
-def test_backends_prints_the_report():
-    code, out, _ = run(["backends"])
+# -- info, backends and python -m fastnn ------------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["info", "backends"])
+def test_info_prints_the_report(command):
+    code, out, _ = run([command])
     assert code == 0 and out.startswith("selected backend: ") and "conv2d_forward" in out
+    assert "in one OpenMP pool" in out
+    if "cython" in backend.available_backends():   # the instruction-set variant it loaded
+        isa = sys.modules["fastnn.kernels._cython"].ISA
+        assert f"cython  available, {isa} kernels" in out
 
 
 # the ops the built-in models run (LeNet-5, the MLP, the Fashion CNN with batch norm, dropout, an activation)

@@ -3,6 +3,7 @@ answers with 1 and 2 OpenMP threads, and passes the conformance suite when built
 (FASTNN_CYTHON_DEBUG=1), so an out-of-bounds index fails a test instead of corrupting memory.
 The op-by-op comparison with the NumPy reference lives in the family suites (test_<family>.py).
 """
+import importlib
 import importlib.util
 import os
 import shutil
@@ -24,28 +25,29 @@ REPO = Path(__file__).resolve().parents[2]
 AVAILABLE = "cython" in backend.available_backends()
 needs_cython = pytest.mark.skipif(
     not AVAILABLE, reason=f"cython backend unavailable: {backend.unavailable_reason('cython')}")
-# Ops whose matrix products go to BLAS, which splits a GEMM by thread count: close, not bit-identical.
-BLAS_OPS = {"dense_forward", "dense_backward"}
 
 
 @needs_cython
 def test_every_op_is_compiled():
+    module = sys.modules["fastnn.kernels._cython"].MODULE   # cython, or its ISA variant (kernels/isa.py)
     for op in backend.OPS:
         fn = impl(op, "cython")
-        assert fn.__module__ == f"fastnn.kernels.{backend._ops.FAMILY_OF[op]}.cython", f"{op} comes from {fn.__module__}"
+        assert fn.__module__ == f"fastnn.kernels.{backend._ops.FAMILY_OF[op]}.{module}", f"{op} comes from {fn.__module__}"
 
 
 def test_unbuilt_backend_says_why(tmp_path, monkeypatch):
-    # the package's __init__ without any compiled module beside it, as after an install with no compiler
-    pkg = tmp_path / "cython"
-    pkg.mkdir()
-    shutil.copy(REPO / "kernels" / "_cython" / "__init__.py", pkg / "__init__.py")
-    spec = importlib.util.spec_from_file_location("fastnn_unbuilt_probe", pkg / "__init__.py",
-                                                  submodule_search_locations=[str(pkg)])
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "fastnn_unbuilt_probe", module)   # so its relative import is looked up
+    # the package's __init__ without any compiled module beside it, as after an install with no compiler, in a
+    # copy of the kernels package that holds only what it imports
+    kernels = tmp_path / "kernels"
+    (kernels / "_cython").mkdir(parents=True)
+    (kernels / "__init__.py").write_text("")
+    for name in ("isa.py", "ops.py", "_cython/__init__.py"):
+        shutil.copy(REPO / "kernels" / name, kernels / name)
+    parent = importlib.util.spec_from_file_location("fastnn_unbuilt_probe", kernels / "__init__.py",
+                                                    submodule_search_locations=[str(kernels)])
+    monkeypatch.setitem(sys.modules, "fastnn_unbuilt_probe", importlib.util.module_from_spec(parent))
     with pytest.raises(ImportError, match="Cython kernels were not compiled"):
-        spec.loader.exec_module(module)
+        importlib.import_module("fastnn_unbuilt_probe._cython")
 
 
 @needs_cython
@@ -119,7 +121,7 @@ def test_thread_cases_cover_every_op():
 @pytest.mark.parametrize("op", backend.OPS)
 def test_one_and_two_threads_agree(op, dtype):
     # bit-identical: every reduction adds fixed chunks in a fixed order, whatever the thread count
-    same_across_threads(op, "cython", *_cases(dtype)[op], dtype=dtype if op in BLAS_OPS else None)
+    same_across_threads(op, "cython", *_cases(dtype)[op])
 
 
 # Runs pytest on the family suites with every fastnn.kernels.<family>.cython module taken from the debug build:
@@ -143,8 +145,10 @@ package("fastnn.kernels", src, [src])
 for folder in sorted(os.listdir(built)):   # the families and _cython: the build's modules, then the sources
     package("fastnn.kernels." + folder, src + "/" + folder, [built + "/" + folder, src + "/" + folder])
 from fastnn.kernels.activations import cython as activations
+from fastnn.kernels import _cython
 
 assert activations.__file__.startswith(built), activations.__file__
+assert _cython.MODULE == "cython", _cython.MODULE   # the registry loads the debug build's (baseline) modules
 try:  # a dx shorter than out: the bounds check must catch the write past its end
     activations.activation_backward(np.empty(3), np.ones(5), np.ones(5), 0)
 except IndexError:
@@ -180,8 +184,9 @@ def test_conformance_with_bounds_checks(tmp_path):
     assert not missing, f"debug build failed for {missing}:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
 
     suites = [str(p) for p in (REPO / "tests" / "ops" / f"test_{f}.py" for f in FAMILIES) if p.exists()]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(fastnn.__file__).parent.parent),
-                                                       os.environ.get("PYTHONPATH", "")]))
+    # the debug build is the baseline variant only (kernels/isa.py): $FASTNN_ISA holds the registry to it
+    env = dict(os.environ, FASTNN_ISA="baseline",
+               PYTHONPATH=os.pathsep.join([str(Path(fastnn.__file__).parent.parent), os.environ.get("PYTHONPATH", "")]))
     # a bounds error inside a noexcept helper is reported as unraisable: make that an error too
     run = subprocess.run(
         [sys.executable, "-c", _DEBUG_RUNNER, str(REPO / "kernels"), str(built), "-q", "-x", "-k", "cython",
@@ -193,14 +198,19 @@ def test_conformance_with_bounds_checks(tmp_path):
 
 @pytest.mark.skipif(not (REPO / "kernels" / "_cython" / "_gemm.h").exists(), reason="needs the source checkout")
 @pytest.mark.skipif(_compiler() is None, reason="no C compiler")
-@pytest.mark.parametrize("variant", ["vector", "plain"])
-def test_c_helpers_against_plain_loops(tmp_path, variant):
+@pytest.mark.parametrize("variant,isa", [("vector", "baseline"), ("vector", "avx2"), ("vector", "avx512"),
+                                         ("plain", "baseline")])
+def test_c_helpers_against_plain_loops(tmp_path, variant, isa):
     # the matrix product and the transposes under the Cython kernels, built as a small C program: "vector" with
-    # GCC/Clang vector extensions (what setup.py builds), "plain" the fallback for other compilers
+    # GCC/Clang vector extensions (what setup.py builds), for each instruction set's block (kernels/isa.py), and
+    # "plain" the fallback for other compilers
+    isa_flags = {"baseline": [], "avx2": ["-march=x86-64-v3"], "avx512": ["-march=x86-64-v4"]}[isa]
+    if isa_flags and isa not in getattr(sys.modules.get("fastnn.kernels._cython"), "RUNNABLE", ()):
+        pytest.skip(f"this CPU (or this build) does not run {isa}")
     exe = tmp_path / "check_helpers"
     from fastnn.kernels.design import C_MACROS
 
-    flags = ["-O2", "-Wall", "-Wextra", "-Werror", "-I", str(REPO / "kernels" / "_cython")]
+    flags = ["-O2", "-Wall", "-Wextra", "-Werror", "-I", str(REPO / "kernels" / "_cython"), *isa_flags]
     flags += [f"-D{name}={value}" for name, value in C_MACROS]
     if variant == "plain":
         flags.append("-DFASTNN_GEMM_PLAIN")

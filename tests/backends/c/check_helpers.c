@@ -23,7 +23,7 @@ static double uniform(void) { return rand() / (double)RAND_MAX - 0.5; }
 /* one random product: c (m, n) (+)= A B through the two-level reduction, float and double */
 static void check_gemm(int trial)
 {
-    ptrdiff_t m = 1 + rand() % 20, n = FASTNN_NR * (1 + rand() % 3), s1 = 1 + rand() % 4, s2 = 1 + rand() % 6;
+    ptrdiff_t m = 1 + rand() % 20, n = 1 + rand() % (3 * FASTNN_NR), s1 = 1 + rand() % 4, s2 = 1 + rand() % 6;
     ptrdiff_t acs2 = rand() % 3, acs1 = s2 * acs2 + rand() % 3, ldb2 = n + rand() % 5, ldb1 = s2 * ldb2 + rand() % 4;
     ptrdiff_t ldc = n + rand() % 3, ao[24], asz = 64 + s1 * acs1 + s2 * acs2, bsz = s1 * ldb1 + s2 * ldb2 + n;
     ptrdiff_t csz = (m - 1) * ldc + n + 2 * GUARD;
