@@ -212,6 +212,7 @@ def gemm_rate(threads, repeats=3):
         try:
             import torch
 
+            torch.set_num_threads(threads)
             t = torch.from_numpy(a)
             candidates["torch"] = lambda: torch.mm(t, t)
         except ImportError:
@@ -262,8 +263,9 @@ def test_predict(benchmark, data, arch, engine):
     assert np.allclose(np.asarray(probs).sum(1), 1, atol=1e-4)
 
 
-def _turns(runs, rounds, what=None):
-    """Median seconds per engine, the engines taking turns (each round starting with the next engine)."""
+def _turns(runs, rounds, what=None, calls=1):
+    """Median seconds per call of each engine, the engines taking turns (each round starting with the next
+    engine), `calls` calls a turn."""
     engines = list(runs)
     times = {engine: [] for engine in engines}
     for r in range(rounds):
@@ -271,8 +273,9 @@ def _turns(runs, rounds, what=None):
         for engine in engines[r % len(engines):] + engines[:r % len(engines)]:
             fn = runs[engine] if what is None else getattr(runs[engine], what)
             t0 = time.perf_counter()
-            fn()
-            times[engine].append(time.perf_counter() - t0)
+            for _ in range(calls):
+                fn()
+            times[engine].append((time.perf_counter() - t0) / calls)
     return {engine: float(np.median(t)) for engine, t in times.items()}
 
 
@@ -315,6 +318,7 @@ def main(argv=None):
 
     The engines take turns, one epoch each per round, so a drift in the machine's speed (a noisy neighbour)
     reaches every engine alike instead of whichever happened to run during it."""
+    global BATCH
     import platform
 
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
@@ -323,7 +327,6 @@ def main(argv=None):
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-hostile", action="store_true", help="skip the hostile-case processes")
     args = parser.parse_args(argv)
-    global BATCH
     BATCH = args.batch
     os.environ["FASTNN_BENCH_BATCH"] = str(BATCH)   # for the hostile case's processes
     if args.child:
@@ -349,7 +352,7 @@ def main(argv=None):
             except Exception as exc:   # torch.compile needs a working C++ toolchain
                 print(f"{arch:6s} {engine}: not run ({type(exc).__name__}: {str(exc).splitlines()[0][:100]})")
         rates = {engine: len(x) / t for engine, t in _turns(runs, args.rounds).items()}
-        predicts = {engine: PREDICT / t for engine, t in _turns(runs, max(3, args.rounds), "predict").items()}
+        predicts = {engine: PREDICT / t for engine, t in _turns(runs, 2 * args.rounds, "predict", 5).items()}
         flops = flops_per_sample(arch)
         for engine, r in rates.items():
             vs = "  ".join(f"{r / rates[a]:5.2f}x {a}" for a in ("torch", "jax") if a in rates)

@@ -26,6 +26,7 @@ bind_threads()
 cdef enum:
     PANEL = 48   # rows per task: a multiple of every target's block height (kernels/design.py, GEMM_ROWS)
     COLS = 64    # columns per task in the backward's first region (dz, db, the transpose of w)
+    TILE = 16    # rows of w per tile of the transpose
 
 
 cdef inline Py_ssize_t _blocks(Py_ssize_t n, Py_ssize_t size) noexcept nogil:
@@ -92,7 +93,7 @@ def dense_backward(dx, dw, db, dout, x, w, out, int act):
 def _backward(floating[:, ::1] dw, floating[::1] cw, floating[:, ::1] dx, floating[::1] cx, floating[::1] db,
               floating[:, ::1] dz, floating[::1] g, const floating[:, ::1] x, const floating[::1] a,
               const floating[:, ::1] w, const floating[:, ::1] out, floating[::1] wt, Py_ssize_t[::1] ao, int act):
-    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, j, t, p, q, r0, r1, c0, c1, blk
+    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, j, t, p, q, r0, r1, c0, c1, blk, i0, ti
     cdef Py_ssize_t wpanels = _blocks(f, PANEL), wtasks = wpanels * _blocks(k, FASTNN_NR)
     cdef Py_ssize_t xpanels = _blocks(n, PANEL), xtasks = 0
     cdef bint has_dx = dx is not None, has_db = db is not None
@@ -115,10 +116,12 @@ def _backward(floating[:, ::1] dw, floating[::1] cw, floating[:, ::1] dx, floati
                     dz[i, j] = v
                     if has_db:
                         db[j] += v
-        if has_dx:
-            for j in range(c0, c1):
-                for i in range(f):
-                    wt[j * f + i] = w[i, j]
+        if has_dx:   # in tiles of TILE rows of w, which stay in cache while the block's columns are read
+            for ti in range(_blocks(f, TILE)):
+                i0 = ti * TILE
+                for j in range(c0, c1):
+                    for i in range(i0, min(f, i0 + TILE)):
+                        wt[j * f + i] = w[i, j]
     if has_dx and k == 0:
         dx[:, :] = 0
     if f * k == 0:

@@ -19,6 +19,7 @@ from ..design import GEMM_GRAIN
 
 PANEL = 48   # rows per task: a multiple of every target's block height (kernels/design.py, GEMM_ROWS)
 COLS = 64    # columns per task in the backward's first loop (dz, db, the transpose of w)
+TILE = 16    # rows of w per tile of the transpose
 
 
 @jit
@@ -63,10 +64,11 @@ def _dz_columns(dz, db, out, act, w, wt, with_dx, c0, c1):
         if db is not None:
             for j in range(row.size):
                 db[c0 + j] += row[j]
-    if with_dx:
-        for j in range(c0, c1):
-            for i in range(f):
-                wt[j * f + i] = w[i, j]
+    if with_dx:   # in tiles of TILE rows of w, which stay in cache while the block's columns are read
+        for i0 in range(0, f, TILE):
+            for j in range(c0, c1):
+                for i in range(i0, min(f, i0 + TILE)):
+                    wt[j * f + i] = w[i, j]
 
 
 def _forward_work(out, x, w, b, act, ao, work):
