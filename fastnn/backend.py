@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -278,24 +279,32 @@ def _isa_note(name):
     return f", compiles for {runtime.CPU_NAME} ({runtime.ISA}){forced}"
 
 
-_blas_controller = None
+_blas_hold = {"count": 0, "limit": None, "lock": threading.Lock()}   # fits running now, and their limit
 
 
 @contextlib.contextmanager
 def blas_held():
-    """During fit: BLAS held to the calling thread (threadpoolctl), so that nothing but the kernels' OpenMP pool
-    runs threads beside the training step, whatever a callback or another library calls. The compiled kernels
-    do not call BLAS at all; under the numpy backend, whose matrix products are BLAS's, nothing is held."""
-    global _blas_controller
+    """During fit: BLAS held to one thread (threadpoolctl; the setting is the process's), so that nothing but
+    the kernels' OpenMP pool runs threads beside the training step, whatever a callback or another library
+    calls. The compiled kernels do not call BLAS at all; under the numpy backend, whose matrix products are
+    BLAS's, nothing is held. Fits in several Python threads share one hold: the first sets it, the last
+    restores BLAS's thread count as it was before the first."""
     if get_backend() == "numpy" or not any(_load(name) is not None for name in COMPILED):
         yield
         return
-    if _blas_controller is None:   # finding the loaded libraries takes a millisecond: once per process
-        from threadpoolctl import ThreadpoolController
+    with _blas_hold["lock"]:
+        if _blas_hold["count"] == 0:
+            from threadpoolctl import ThreadpoolController
 
-        _blas_controller = ThreadpoolController()
-    with _blas_controller.limit(limits=1, user_api="blas"):
+            _blas_hold["limit"] = ThreadpoolController().select(user_api="blas").limit(limits=1)
+        _blas_hold["count"] += 1
+    try:
         yield
+    finally:
+        with _blas_hold["lock"]:
+            _blas_hold["count"] -= 1
+            if _blas_hold["count"] == 0:
+                _blas_hold["limit"].restore_original_limits()
 
 
 def set_num_threads(n):

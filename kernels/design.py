@@ -6,14 +6,25 @@ change here reaches both backends at their next build. tests/c/check_helpers.c i
 macros.
 """
 # The GEMM microkernel keeps a block of GEMM_ROWS x GEMM_NR of the result in registers for a whole
-# reduction. The width is fixed (16 columns: every backend pads the products' widths to it, conv2d's plan
-# included); the height depends on the vector registers of the target the kernel is compiled for, by their
+# reduction. The width is fixed (16 columns: conv2d's plan pads its products' widths to it; other widths end
+# in a tail block, below); the height depends on the vector registers of the target the kernel is compiled for, by their
 # width in bits. A row is 16 float lanes: one AVX-512 vector, two AVX ones, four SSE2/NEON ones. 8 rows
 # under AVX-512 give the 8 independent multiply-add chains two 4-cycle FMA pipes need (12 rows measured
 # 10% slower on Zen 4: one A pointer per row, more than the general registers hold); 6 rows under AVX fill
 # 12 of its 16 registers; 4 rows of four 128-bit vectors measured faster than 3 that do not spill.
 GEMM_NR = 16
 GEMM_ROWS = {512: 8, 256: 6, 128: 4}
+# A product whose width is not a multiple of 16 ends in a tail block: its B columns are copied into a
+# zero-padded 16-wide panel, GEMM_TAIL_STEPS reduction steps at a time, for groups of GEMM_TAIL_ROWS rows (a
+# multiple of every block height) accumulated in a full-width copy.
+GEMM_TAIL_STEPS = 256
+GEMM_TAIL_ROWS = 48
+# dense: each product is cut into tasks of DENSE_PANEL rows (a multiple of every block height) by 16 columns;
+# the backward's first pass (dz, db, w's transpose) takes DENSE_COLS columns a task, and transposes w in
+# tiles of DENSE_TILE rows, which stay in cache while the task's columns are read.
+DENSE_PANEL = 48
+DENSE_COLS = 64
+DENSE_TILE = 16
 
 # Below GRAIN elements (or multiply-adds) a kernel runs its serial loop: a fork/join costs more than the work.
 GRAIN = 1 << 15
@@ -31,4 +42,6 @@ CONV_TILE = 1 << 13
 SAMPLE_CHUNKS = 16
 
 C_MACROS = ([("FASTNN_NR", GEMM_NR)] + [(f"FASTNN_ROWS_{bits}", rows) for bits, rows in GEMM_ROWS.items()]
+            + [("FASTNN_TAIL_STEPS", GEMM_TAIL_STEPS), ("FASTNN_TAIL_ROWS", GEMM_TAIL_ROWS)]
+            + [("FASTNN_DENSE_PANEL", DENSE_PANEL), ("FASTNN_DENSE_COLS", DENSE_COLS), ("FASTNN_DENSE_TILE", DENSE_TILE)]
             + [("FASTNN_GRAIN", GRAIN), ("FASTNN_GEMM_GRAIN", GEMM_GRAIN), ("FASTNN_CONV_TILE", CONV_TILE), ("FASTNN_SAMPLE_CHUNKS", SAMPLE_CHUNKS)])

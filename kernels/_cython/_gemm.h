@@ -4,7 +4,8 @@
 
      c[i ldc + j] (+)= sum over t1 < s1, t2 < s2 of a[ao[i] + t1 acs1 + t2 acs2] b[t1 ldb1 + t2 ldb2 + j]
 
-   for i < m, j < n (in blocks of FASTNN_NR columns, the last n % NR by plain loops). No bounds checks
+   for i < m, j < n (in blocks of FASTNN_NR columns; the last n % NR on the same block, through a zero-padded
+   copy of B's columns). No bounds checks
    here: the Cython wrapper (_gemm.pxd, gemm) checks every call's extents against its buffers first.
 
    Why C and not Cython: the speed is in holding a ROWS x 16 block of c in registers for the whole
@@ -27,8 +28,9 @@
 #include <string.h>
 
 /* The block's sizes come from kernels/design.py: setup.py passes them as -DFASTNN_NR=... and so on */
-#if !defined(FASTNN_NR) || !defined(FASTNN_ROWS_512) || !defined(FASTNN_ROWS_256) || !defined(FASTNN_ROWS_128)
-#error "FASTNN_NR and FASTNN_ROWS_* come from kernels/design.py: build through setup.py"
+#if !defined(FASTNN_NR) || !defined(FASTNN_ROWS_512) || !defined(FASTNN_ROWS_256) || !defined(FASTNN_ROWS_128) \
+    || !defined(FASTNN_TAIL_STEPS) || !defined(FASTNN_TAIL_ROWS)
+#error "FASTNN_NR, FASTNN_ROWS_* and FASTNN_TAIL_* come from kernels/design.py: build through setup.py"
 #endif
 
 #if defined(__AVX512F__)

@@ -104,8 +104,8 @@ static inline void BLOCK_(T_ *c, ptrdiff_t ldc, const T_ *a, const ptrdiff_t *ao
    copied into an NR-wide panel on the stack (zero beyond nr), TAIL_STEPS_ steps of the inner reduction at
    a time, and the block accumulates into a full-width copy of c's rows, so nothing outside c's and B's
    extents is read or written. The copies cost nr elements per step, against NR multiply-adds per row. */
-#define TAIL_STEPS_ 256
-#define TAIL_ROWS_ 48   /* a multiple of every block height */
+#define TAIL_STEPS_ FASTNN_TAIL_STEPS
+#define TAIL_ROWS_ FASTNN_TAIL_ROWS
 static inline void FASTNN_NAME(fastnn_gemm_tail)(T_ *c, ptrdiff_t ldc, ptrdiff_t m, int nr, const T_ *a,
                                                  const ptrdiff_t *ao, const T_ *b, ptrdiff_t s1, ptrdiff_t acs1,
                                                  ptrdiff_t ldb1, ptrdiff_t s2, ptrdiff_t acs2, ptrdiff_t ldb2,

@@ -13,39 +13,42 @@ from .. import isa as _isa
 if not {"NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY"} & set(os.environ):
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
 
-# LLVM's names for the targets of kernels/isa.py's variants (the x86-64 microarchitecture levels)
-_LLVM_CPU = {"avx512": "x86-64-v4", "avx2": "x86-64-v3", "baseline": "x86-64"}
+# what each variant of kernels/isa.py needs of the CPU, in LLVM's feature names
 _NEEDS = {"avx512": ("avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx2", "fma"),
           "avx2": ("avx2", "fma", "bmi2"), "baseline": ()}
 
 
-def _host_isa():
-    """The best variant of kernels/isa.py this CPU runs, judged by LLVM's view of it."""
+def _isa_of(features):
+    """The best variant of kernels/isa.py that code compiled with these LLVM features ({name: bool}) uses."""
     import llvmlite.binding as ll
 
-    features = ll.get_host_cpu_features()
     x86 = ll.get_process_triple().startswith(("x86_64", "amd64"))
     return next(isa for isa in _isa.ISAS if isa == "baseline" or (x86 and all(features.get(f) for f in _NEEDS[isa])))
 
 
 def _target():
-    """Point Numba at $FASTNN_ISA's variant when it is set (the default: the host CPU, all its features).
-    Returns (variant, LLVM CPU name). Numba reads its CPU options when it makes its compiler, on the first
-    compilation in the process; if that happened before fastnn loaded, a forced variant cannot take effect."""
+    """Point Numba at $FASTNN_ISA's variant when it is set. Returns (variant, LLVM CPU name). By default Numba
+    compiles for the host CPU, or for what NUMBA_CPU_NAME and NUMBA_CPU_FEATURES say (a portable cache sets
+    them: the variant is then read from those features). Numba reads these options when it makes its
+    compiler, on the first compilation in the process; if that happened before fastnn loaded, a forced
+    variant cannot take effect."""
     import llvmlite.binding as ll
-
-    host = _host_isa()
-    forced = _isa.requested()
-    if forced is None:
-        return host, numba.config.CPU_NAME or ll.get_host_cpu_name()
-    _isa.pick(_isa.ISAS[_isa.ISAS.index(host):])   # ImportError when the CPU cannot run the forced variant
-    name = _LLVM_CPU[forced] if ll.get_process_triple().startswith(("x86_64", "amd64")) else "generic"
-    numba.config.CPU_NAME, numba.config.CPU_FEATURES = name, ""
     from numba.core.registry import cpu_target
 
-    if cpu_target.target_context.codegen()._tm_features != "":
-        raise ImportError(f"{_isa.ENV}={forced} cannot take effect: Numba compiled code for the host before "
-                          "fastnn was imported (import fastnn first, or set NUMBA_CPU_NAME and NUMBA_CPU_FEATURES)")
+    if numba.config.CPU_FEATURES is not None:   # the user's NUMBA_CPU_FEATURES ("" for NUMBA_CPU_NAME=generic)
+        features = {f[1:]: f[0] == "+" for f in numba.config.CPU_FEATURES.split(",") if f[:1] in "+-" and f[1:]}
+    else:
+        features = ll.get_host_cpu_features()
+    target = _isa_of(features)
+    forced = _isa.requested()
+    if forced is None:
+        return target, numba.config.CPU_NAME or ll.get_host_cpu_name()
+    _isa.pick(_isa.ISAS[_isa.ISAS.index(_isa_of(ll.get_host_cpu_features())):])   # ImportError: CPU lacks it
+    if "_toplevel_target_context" in vars(cpu_target):   # Numba's compiler exists, with its options fixed
+        raise ImportError(f"{_isa.ENV}={forced} cannot take effect: Numba compiled code before fastnn was imported "
+                          "(import fastnn first, or set NUMBA_CPU_NAME and NUMBA_CPU_FEATURES)")
+    name = _isa.LEVEL[forced] if ll.get_process_triple().startswith(("x86_64", "amd64")) else "generic"
+    numba.config.CPU_NAME, numba.config.CPU_FEATURES = name, ""
     return forced, name
 
 

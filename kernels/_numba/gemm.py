@@ -14,7 +14,8 @@ variant Numba compiles for: 8 x 16 in 16-lane vectors under AVX-512, 6 x 16 in t
 under AVX2, 4 x 16 in four 4-lane vectors otherwise), and per reduction step one row of B in vectors, one
 broadcast of A per row and a multiply-add per vector. The IR is target-neutral (<n x float> and
 llvm.fmuladd), and fuses only where the CPU has FMA. float64 takes vectors of the same width in bits,
-with half the lanes, and the same rows (it spills; correct, slower, and only used by gradient checks).
+with half the lanes, and the same rows (twice the registers: it spills under AVX2 and SSE2; correct,
+slower, and only used by gradient checks).
 With NUMBA_DISABLE_JIT=1 the block is a NumPy loop with the same semantics.
 """
 import numba
@@ -24,7 +25,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ..design import GEMM_NR, GEMM_ROWS
+from ..design import GEMM_NR, GEMM_ROWS, GEMM_TAIL_ROWS, GEMM_TAIL_STEPS
 from . import ISA
 from .config import jit
 
@@ -134,7 +135,7 @@ def gemm(c, ldc, m, n, a, ao, b, steps, accumulate):
 # B's nr columns are copied into an NR-wide panel (zero beyond nr), TAIL_STEPS steps of the inner reduction
 # at a time, and the block accumulates into a full-width copy of c's rows, so nothing outside c's and B's
 # extents is read or written. work: TAIL_WORK elements of scratch.
-TAIL_STEPS, TAIL_ROWS = 256, 48   # TAIL_ROWS: a multiple of every block height
+TAIL_STEPS, TAIL_ROWS = GEMM_TAIL_STEPS, GEMM_TAIL_ROWS
 TAIL_WORK = (TAIL_STEPS + TAIL_ROWS) * NR
 
 

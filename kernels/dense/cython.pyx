@@ -23,10 +23,17 @@ from .._scratch import scratch
 
 bind_threads()
 
-cdef enum:
-    PANEL = 48   # rows per task: a multiple of every target's block height (kernels/design.py, GEMM_ROWS)
-    COLS = 64    # columns per task in the backward's first region (dz, db, the transpose of w)
-    TILE = 16    # rows of w per tile of the transpose
+# kernels/design.py's DENSE_PANEL (rows per task of a product), DENSE_COLS (columns per task of the
+# backward's first region) and DENSE_TILE (rows of w per tile of its transpose), passed by setup.py
+cdef extern from *:
+    """
+    #if !defined(FASTNN_DENSE_PANEL) || !defined(FASTNN_DENSE_COLS) || !defined(FASTNN_DENSE_TILE)
+    #error "FASTNN_DENSE_* come from kernels/design.py: build through setup.py"
+    #endif
+    """
+    enum: PANEL "FASTNN_DENSE_PANEL"
+    enum: COLS "FASTNN_DENSE_COLS"
+    enum: TILE "FASTNN_DENSE_TILE"
 
 
 cdef inline Py_ssize_t _blocks(Py_ssize_t n, Py_ssize_t size) noexcept nogil:
@@ -103,7 +110,7 @@ def _backward(floating[:, ::1] dw, floating[::1] cw, floating[:, ::1] dx, floati
     # dz, db and w's transpose, each task a block of columns of dz over every row (sums in row order, no
     # atomics) and the same block of rows of wt
     for blk in prange(_blocks(k, COLS), nogil=True, num_threads=fastnn_threads(), schedule="static",
-                      use_threads_if=n * k + f * k >= GRAIN):
+                      use_threads_if=n * k + (f * k if has_dx else 0) >= GRAIN):
         c0 = blk * COLS
         c1 = min(k, c0 + COLS)
         if has_db:
@@ -130,7 +137,6 @@ def _backward(floating[:, ::1] dw, floating[::1] cw, floating[:, ::1] dx, floati
         dw[:, :] = 0
         return
     for i in range(n):
-        ao[i] = i * f            # x's rows: unused here, kept for symmetry with the forward's table
         ao[n + f + i] = i * k    # dz's rows
     for i in range(f):
         ao[n + i] = i            # x^T's rows: column i of x, read with stride F

@@ -15,11 +15,10 @@ from .._numba.config import jit, prange
 from .._numba.gemm import NR, TAIL_WORK, gemm, gemm_tail
 from .._scratch import scratch
 from ..activations.numba import backward_flat, check_code, forward_flat
+from ..design import DENSE_COLS as COLS
+from ..design import DENSE_PANEL as PANEL
+from ..design import DENSE_TILE as TILE
 from ..design import GEMM_GRAIN
-
-PANEL = 48   # rows per task: a multiple of every target's block height (kernels/design.py, GEMM_ROWS)
-COLS = 64    # columns per task in the backward's first loop (dz, db, the transpose of w)
-TILE = 16    # rows of w per tile of the transpose
 
 
 @jit
@@ -75,7 +74,8 @@ def _forward_work(out, x, w, b, act, ao, work):
     return x.shape[0] * x.shape[1] * w.shape[1]
 
 
-# out (N,K) = act(x @ w + b); ao (N,) and work (panels * TAIL_WORK,): scratch
+# out (N,K) = act(x @ w + b); ao (N,): x's row offsets; work: TAIL_WORK per panel when K % NR (the tail
+# tasks, one per panel, may run at once), else empty
 @parallel_above_grain("out", _forward_work, GEMM_GRAIN)
 def _forward(out, x, w, b, act, ao, work):
     n, f = x.shape
@@ -106,8 +106,13 @@ def _backward_rows(ao, n, f, k):
     _rows(ao[n + f:n + f + n], k)
 
 
-def _forward_sizes(x):
-    return _blocks(x.shape[0], PANEL) * TAIL_WORK, x.shape[0], np.int64
+# the tails' scratch of a product with rows rows and width cols: TAIL_WORK per panel when cols % NR, else none
+def _tails(rows, cols):
+    return _blocks(rows, PANEL) * TAIL_WORK if cols % NR else 0
+
+
+def _forward_sizes(x, k):
+    return _tails(x.shape[0], k), x.shape[0], np.int64
 
 
 # x (N,F) w (F,K) b (K,) or None  ->  out (N,K) = act(x @ w + b)
@@ -122,28 +127,32 @@ def dense_forward(out, x, w, b, act):
         out[:] = 0 if b is None else b
         forward_flat(out.reshape(-1), out.reshape(-1), act)
         return
-    work, ao = scratch(("dense_forward", x.shape, k, x.dtype.char), _forward_sizes, x)
+    work, ao = scratch(("dense_forward", x.shape, k, x.dtype.char), _forward_sizes, x, k)
     _rows(ao, f)
     _forward(out, x, w, b, act, ao, work)
 
 
 # dz (N,K) <- dz * act'(out); db (K,) or None <- its column sums (over every row, in row order); wt (K,F) <-
 # w's transpose when with_dx
-@parallel_above_grain("dz")
+def _prologue_work(dz, db, out, act, w, wt, with_dx):
+    return dz.size + (w.size if with_dx else 0)
+
+
+@parallel_above_grain("dz", _prologue_work)
 def _prologue(dz, db, out, act, w, wt, with_dx):
     k = dz.shape[1]
     for blk in prange(_blocks(k, COLS)):
         _dz_columns(dz, db, out, act, w, wt, with_dx, blk * COLS, min(k, blk * COLS + COLS))
 
 
-def _gradient_work(dw, dx, dz, x, wt, ao, work):
+def _gradient_work(dw, dx, dz, x, wt, ao, work, xwork):
     return x.shape[0] * x.shape[1] * dz.shape[1]
 
 
 # dw (F,K) = x^T @ dz and, given dx (N,F), dx = dz @ w^T (wt: w^T, flat); ao: x^T's rows at [N, N+F), dz's
 # rows at [N+F, 2N+F)
 @parallel_above_grain("dw", _gradient_work, GEMM_GRAIN)
-def _gradients(dw, dx, dz, x, wt, ao, work):
+def _gradients(dw, dx, dz, x, wt, ao, work, xwork):
     n, f = x.shape
     k = dz.shape[1]
     wpanels, xpanels = _blocks(f, PANEL), _blocks(n, PANEL)
@@ -162,13 +171,13 @@ def _gradients(dw, dx, dz, x, wt, ao, work):
             p = (t - wtasks) - q * xpanels
             r0, c0 = p * PANEL, q * NR
             _tile(dx.reshape(n * f), f, r0, min(n, r0 + PANEL), c0, min(f, c0 + NR), g, ao[n + f:], wt,
-                  ((1, 0, 0), (k, 1, f)), work[(wpanels + p) * TAIL_WORK:(wpanels + p + 1) * TAIL_WORK])
+                  ((1, 0, 0), (k, 1, f)), xwork[p * TAIL_WORK:(p + 1) * TAIL_WORK])
 
 
+# scratch: the tails of dw (F,K), of dx (N,F) when with_dx, w's transpose (K,F) when with_dx; the row tables
 def _backward_sizes(x, k, with_dx):
     n, f = x.shape
-    panels = _blocks(f, PANEL) + _blocks(n, PANEL)
-    return panels * TAIL_WORK + (k * f if with_dx else 0), 2 * n + f, np.int64
+    return _tails(f, k) + (_tails(n, f) + k * f if with_dx else 0), 2 * n + f, np.int64
 
 
 # dout (N,K) is overwritten with dz = dout * act'(out); dx (N,F) or None, dw (F,K), db (K,) or None
@@ -179,8 +188,8 @@ def dense_backward(dx, dw, db, dout, x, w, out, act):
     k = w.shape[1]
     with_dx = dx is not None
     work, ao = scratch(("dense_backward", x.shape, k, x.dtype.char, with_dx), _backward_sizes, x, k, with_dx)
-    tails = (_blocks(f, PANEL) + _blocks(n, PANEL)) * TAIL_WORK
-    wt = work[tails:tails + k * f] if with_dx else work[:0]
+    wtails, xtails = _tails(f, k), _tails(n, f) if with_dx else 0
+    wt = work[wtails + xtails:wtails + xtails + k * f]
     _prologue(dout, db, out, act, w, wt, with_dx)
     if with_dx and k == 0:
         dx[:] = 0
@@ -190,4 +199,4 @@ def dense_backward(dx, dw, db, dout, x, w, out, act):
         dw[:] = 0
         return
     _backward_rows(ao, n, f, k)
-    _gradients(dw, dx, dout, x, wt, ao, work[:tails])
+    _gradients(dw, dx, dout, x, wt, ao, work[:wtails], work[wtails:wtails + xtails])

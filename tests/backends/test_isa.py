@@ -88,8 +88,7 @@ def test_forcing_a_variant_loads_it_on_both_backends(variant):
     assert run.returncode == 0, run.stderr[-3000:]
     cython_isa, modules, numba_isa, cpu = run.stdout.split()
     assert cython_isa == variant and modules == "cython" + isa.SUFFIX[variant]
-    assert numba_isa == variant and cpu == ({"avx512": "x86-64-v4", "avx2": "x86-64-v3", "baseline": "x86-64"}[variant]
-                                             if X86_64 else "generic")
+    assert numba_isa == variant and cpu == (isa.LEVEL[variant] if X86_64 else "generic")
 
 
 @pytest.mark.skipif(not X86_64, reason="x86-64 only")

@@ -8,7 +8,7 @@ from .conformance import BACKEND_DTYPE, FEW, check, nans, same_across_threads
 from fastnn.kernels.activations.reference import CODES
 
 ACTS = pytest.mark.parametrize("act", sorted(CODES.values()), ids=sorted(CODES, key=CODES.get))
-BIG = (130, 33, 257)  # N*K above GRAIN: the parallel bias/activation pass and the chunked db
+BIG = (130, 33, 257)  # N*F*K above GEMM_GRAIN: the products' tasks on every thread, and a tail (257 % 16)
 
 
 def layer(n, f, k, dtype, seed, bias):
@@ -62,3 +62,13 @@ def test_first_layer_and_batch_of_one(backend_name, dtype):
     out, (dx, dw, db, dz, *_) = forward_backward(backend_name, dtype, CODES["relu"], x, w, b, dout, with_dx=False)
     assert dx is None and np.array_equal(db, dz[0])
 
+
+
+@BACKEND_DTYPE
+@pytest.mark.parametrize("n,f,k", [(0, 5, 3), (4, 0, 3), (4, 5, 0), (0, 0, 0)], ids=["no_rows", "no_inputs",
+                                                                                   "no_units", "empty"])
+def test_empty_dimensions(backend_name, dtype, n, f, k):
+    # an empty batch, layer input or layer: the same outputs as the reference (F = 0: the bias and activation
+    # alone; K = 0: a zero input gradient), nothing read or written outside the arrays
+    x, w, b, dout = layer(n, f, k, dtype, 0, True)
+    forward_backward(backend_name, dtype, CODES["relu"], x, w, b, dout)

@@ -23,9 +23,12 @@ static double uniform(void) { return rand() / (double)RAND_MAX - 0.5; }
 /* one random product: c (m, n) (+)= A B through the two-level reduction, float and double */
 static void check_gemm(int trial)
 {
-    ptrdiff_t m = 1 + rand() % 20, n = 1 + rand() % (3 * FASTNN_NR), s1 = 1 + rand() % 4, s2 = 1 + rand() % 6;
+    /* every eighth product is tall and long: the tail's second group of rows and second chunk of steps */
+    int big = trial % 8 == 7;
+    ptrdiff_t m = big ? 49 + rand() % 90 : 1 + rand() % 20, n = 1 + rand() % (3 * FASTNN_NR), s1 = 1 + rand() % 4;
+    ptrdiff_t s2 = big ? 257 + rand() % 300 : 1 + rand() % 6;
     ptrdiff_t acs2 = rand() % 3, acs1 = s2 * acs2 + rand() % 3, ldb2 = n + rand() % 5, ldb1 = s2 * ldb2 + rand() % 4;
-    ptrdiff_t ldc = n + rand() % 3, ao[24], asz = 64 + s1 * acs1 + s2 * acs2, bsz = s1 * ldb1 + s2 * ldb2 + n;
+    ptrdiff_t ldc = n + rand() % 3, ao[140], asz = 64 + s1 * acs1 + s2 * acs2, bsz = s1 * ldb1 + s2 * ldb2 + n;
     ptrdiff_t csz = (m - 1) * ldc + n + 2 * GUARD;
     int accumulate = rand() % 2;
     float *a = malloc(asz * sizeof *a), *b = malloc(bsz * sizeof *b), *c = malloc(csz * sizeof *c);
