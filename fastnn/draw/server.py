@@ -18,9 +18,17 @@ Routes:
                     PNG, unreadable, too large an image), 411 (no Content-Length), 413 (too large a body),
                     415 (another Content-Type), 404 (another path), 405 (another method on /predict).
 
+    HEAD            as GET, without the body; OPTIONS: 204 with the methods a path takes (Allow).
+
 Every request is answered with a status and a JSON message; none stops the server. Requests are served
 on threads, which call model.predict at once: each call takes a context of its own (fastnn.trainers), so
-no lock is needed.
+no lock is needed. A burst of requests waits in a listen queue of LISTEN_QUEUE connections.
+
+A web page the user has open elsewhere must not drive the server (DNS rebinding: a page of evil.example
+whose name is made to resolve to 127.0.0.1 reaches the server as a "same origin" page). So a request is
+refused (403) unless its Host header names this server: the address it is bound to or localhost (any IP
+address when it listens on every interface), with its port; a POST that carries an Origin header must come
+from such an origin too. Clients that send neither header (HTTP/1.0 tools) are served.
 """
 import io
 import ipaddress
@@ -42,17 +50,32 @@ PAGE = Path(__file__).resolve().parent / "draw.html"
 MAX_BODY = 2 * 1024 * 1024   # bytes: a 280x280 canvas is ~10 KB as a PNG, a full-screen one ~200 KB
 MAX_SIDE = 2048              # pixels a side, checked from the PNG header before any pixel is decoded
 TOP = 3
+LISTEN_QUEUE = 256           # connections waiting to be accepted (the standard library's default is 5)
 _TIMEOUT = 30                # seconds a client may stall in the middle of a request
+ALLOW = {"/": "GET, HEAD, OPTIONS", "/predict": "POST, OPTIONS"}
 
 
 def _json_error(status, error, **extra):
     return status, {"error": error, **extra}
 
 
+def _split_authority(authority):
+    """'host:port', '[v6]:port', 'host' or '[v6]' -> (host, lower case, no brackets; the port text or None)."""
+    text = authority.strip().lower()
+    if text.startswith("["):
+        name, _, rest = text[1:].partition("]")
+        return name, (rest[1:] if rest.startswith(":") else None if not rest else "?")
+    if text.count(":") == 1:
+        name, _, given = text.partition(":")
+        return name, given
+    return text, None
+
+
 class DrawServer(ThreadingHTTPServer):
     """The drawing page's server for one model; answer(png) does the work of POST /predict."""
 
     daemon_threads = True    # Ctrl-C does not wait for a stalled client
+    request_queue_size = LISTEN_QUEUE
 
     def __init__(self, address, model):
         self.model = model
@@ -87,6 +110,21 @@ class DrawServer(ThreadingHTTPServer):
         return HTTPStatus.OK, {"top": [[name, p] for name, p in self.classifier.top(x, TOP)],
                                "image28": np.rint(x[:, :, 0] * 255).astype(int).tolist()}
 
+    def names_me(self, authority):
+        """Whether `authority` (a Host header's host[:port], or an Origin's) names this server: its bound
+        address or localhost, or any IP address when it listens on every interface; its port if given."""
+        host, port = self.server_address[:2]
+        name, given = _split_authority(authority)
+        if given is not None and (not given.isdigit() or int(given) != port):
+            return False
+        if name == "localhost" or name == host.lower():
+            return True
+        try:
+            literal = ipaddress.ip_address(name)
+        except ValueError:
+            return False   # a name other than localhost: what DNS rebinding uses
+        return ipaddress.ip_address(host).is_unspecified and literal.version == ipaddress.ip_address(host).version
+
     def handle_error(self, request, client_address):
         """One line on stderr instead of socketserver's traceback; a client that hung up is no error."""
         exc = sys.exc_info()[1]
@@ -97,18 +135,52 @@ class DrawServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server_version = "fastnn-draw"
     timeout = _TIMEOUT
+    _head = False   # answering HEAD: headers only
+
+    def _refused(self):
+        """Answer 403 and return True when the request's Host (or a POST's Origin) does not name this server."""
+        host = self.headers.get("Host")
+        origin = self.headers.get("Origin") if self.command == "POST" else None
+        if host is not None and not self.server.names_me(host):
+            message = f"this server answers requests for its own address only. Received: Host {host[:100]!r}"
+        elif origin is not None and not (urlsplit(origin).scheme == "http" and urlsplit(origin).netloc
+                                         and self.server.names_me(urlsplit(origin).netloc)):
+            message = f"this server answers its own page only. Received: Origin {origin[:100]!r}"
+        else:
+            return False
+        self._send_json(*_json_error(HTTPStatus.FORBIDDEN, message))
+        return True
+
+    def do_HEAD(self):
+        self._head = True
+        self.do_GET()
+
+    def do_OPTIONS(self):
+        if self._refused():
+            return
+        path = urlsplit(self.path).path
+        if path not in ALLOW:
+            return self._not_found()
+        self.send_response(HTTPStatus.NO_CONTENT)
+        self.send_header("Allow", ALLOW[path])
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_GET(self):
+        if self._refused():
+            return
         path = urlsplit(self.path).path
         if path == "/":
             self._send(HTTPStatus.OK, self.server.page, "text/html; charset=utf-8")
         elif path == "/predict":
             self._send_json(*_json_error(HTTPStatus.METHOD_NOT_ALLOWED, "/predict takes POST with a PNG body"),
-                            headers={"Allow": "POST"})
+                            headers={"Allow": ALLOW["/predict"]})
         else:
             self._not_found()
 
     def do_POST(self):
+        if self._refused():
+            return
         if urlsplit(self.path).path != "/predict":
             return self._not_found()
         try:
@@ -164,7 +236,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if not self._head:
+            self.wfile.write(body)
 
     def log_request(self, code="-", size="-"):
         pass   # no access log: a drawing session sends a request per stroke
@@ -173,8 +246,10 @@ class _Handler(BaseHTTPRequestHandler):
 def make_server(model, host="127.0.0.1", port=8000):
     """A DrawServer for `model` (a loaded fastnn model) bound to host:port (port 0: any free port), not yet
     serving: call serve_forever(), and server_close() when done."""
-    if not isinstance(host, str) or not host:
+    if not isinstance(host, str):
         raise TypeError(f"make_server(host=...) expects an address such as '127.0.0.1'. Received: {host!r}")
+    if not host.strip():
+        raise ValueError(f"make_server(host=...) expects an address such as '127.0.0.1'. Received: {host!r}")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"make_server(port=...) expects an integer in 0..65535 (0: any free port). "
                          f"Received: {port!r}")

@@ -71,11 +71,11 @@ def served(model_path):
 
 def send(server, method, path, body=None, headers=None, length=None):
     """One request; (status, Content-Type, body). length: the Content-Length to announce (default: the
-    body's), False for none."""
+    body's), False for none. headers may set Host (else http.client sends the server's address)."""
     host, port = server.server_address[:2]
     conn = http.client.HTTPConnection(host, port, timeout=60)
     try:
-        conn.putrequest(method, path)
+        conn.putrequest(method, path, skip_host="Host" in (headers or {}))
         for name, value in (headers or {}).items():
             conn.putheader(name, value)
         if length is None and body is not None:
@@ -192,6 +192,71 @@ def test_concurrent_requests_get_the_same_answer(served):
     assert all(status == 200 for status, _ in got) and all(a == got[0][1] for _, a in got)
 
 
+def test_head_and_options_are_answered(served):
+    server, _ = served
+    status, kind, body = send(server, "HEAD", "/")
+    assert status == 200 and kind.startswith("text/html") and body == b""
+    host, port = server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        conn.request("OPTIONS", "/predict")
+        response = conn.getresponse()
+        assert response.status == 204 and response.getheader("Allow") == "POST, OPTIONS"
+    finally:
+        conn.close()
+    assert send(server, "HEAD", "/nowhere")[0] == 404
+
+
+# headers of a request -> the status of POST /predict with a drawing, and of GET / (which ignores Origin)
+@pytest.mark.parametrize("headers,post,get", [
+    ({"Host": "evil.example:{port}"}, 403, 403),          # DNS rebinding: another name for 127.0.0.1
+    ({"Host": "127.0.0.1:{port}"}, 200, 200),
+    ({"Host": "localhost:{port}"}, 200, 200),
+    ({"Host": "127.0.0.1:1"}, 403, 403),                  # another port
+    ({"Host": "127.0.0.2:{port}"}, 403, 403),             # another address than the one bound
+    ({"Host": "127.0.0.1:{port}", "Origin": "http://evil.example"}, 403, 200),
+    ({"Host": "127.0.0.1:{port}", "Origin": "http://localhost:{port}"}, 200, 200),
+    ({"Host": "127.0.0.1:{port}", "Origin": "null"}, 403, 200),
+], ids=["rebinding", "address", "localhost", "port", "other-address", "foreign-origin", "own-origin", "null-origin"])
+def test_only_requests_for_this_server_are_answered(served, headers, post, get):
+    server, _ = served
+    port = server.server_address[1]
+    headers = {name: value.format(port=port) for name, value in headers.items()}
+    status, kind, body = send(server, "POST", "/predict", drawing(), {**PNG_TYPE, **headers})
+    assert status == post and kind == "application/json"
+    if post == 403:
+        assert "own" in json.loads(body)["error"]
+    assert send(server, "GET", "/", headers=headers)[0] == get
+
+
+def test_a_burst_of_200_connections_is_served(served):
+    # 200 clients connect at once and every one is accepted at once: a connection the listen queue has no room
+    # for is dropped and waits for the client to try again a second later, so each gets 0.9 s to connect (with
+    # the standard library's queue of 5, about 45 of the 200 did not)
+    server, _ = served
+    results = queue.Queue()
+
+    def one():
+        conn = http.client.HTTPConnection(*server.server_address[:2], timeout=0.9)
+        try:
+            conn.connect()
+            conn.sock.settimeout(60)
+            conn.request("GET", "/")
+            results.put(conn.getresponse().status)
+        except OSError as exc:
+            results.put(type(exc).__name__)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=one) for _ in range(200)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    answers = [results.get() for _ in range(200)]
+    assert answers.count(200) == 200, {a: answers.count(a) for a in set(answers)}
+
+
 def test_make_server_refuses_bad_arguments(served):
     model = served[1]
     with pytest.raises(ValueError, match=r"make_server\(port=\.\.\.\) expects an integer in 0\.\.65535 "
@@ -199,6 +264,8 @@ def test_make_server_refuses_bad_arguments(served):
         draw.make_server(model, "127.0.0.1", 70000)
     with pytest.raises(TypeError, match=r"make_server\(host=...\) expects an address .* Received: None"):
         draw.make_server(model, None, 0)
+    with pytest.raises(ValueError, match=r"make_server\(host=...\) expects an address .* Received: ''"):
+        draw.make_server(model, "", 0)
     port = served[0].server_address[1]
     with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1 port {port}: .*--port"):
         draw.make_server(model, "127.0.0.1", port)
@@ -248,12 +315,14 @@ def test_draw_without_a_model_trains_one_says_so_and_serves_it(monkeypatch, tmp_
     assert code == 130 and len(trained) == 1 and "training" not in err
 
 
-def test_draw_refuses_a_missing_model_and_a_bad_port(tmp_path, restore_backend):
+def test_draw_refuses_a_missing_model_and_a_bad_port(tmp_path, model_path, restore_backend):
     code, _, err = run(["draw", "--model", tmp_path / "none.fastnn", "--backend", "numpy"])
     assert code == 1 and "fastnn draw: error: load_model: no such file" in err
     with pytest.raises(SystemExit) as exc, contextlib.redirect_stderr(io.StringIO()) as usage:
         cli.main(["draw", "--port", "70000"])
     assert exc.value.code == 2 and "expected a port number in 0..65535" in usage.getvalue()
+    code, _, err = run(["draw", "--model", model_path, "--host", "", "--backend", "numpy"])
+    assert code == 1 and err.startswith("fastnn draw: error: make_server(host=...) expects an address")
 
 
 def test_python_m_fastnn_draw_serves_until_ctrl_c(model_path, tmp_path):
