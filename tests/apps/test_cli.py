@@ -86,6 +86,16 @@ def test_default_data_falls_back_to_the_embedded_digits_and_says_why(monkeypatch
     assert 0.0 <= x.min() and x.max() <= 1.0 and x.shape[1:] == (28, 28, 1)
 
 
+@pytest.mark.parametrize("where", ["a_folder", "under_a_file"])
+def test_train_checks_the_output_path_before_training(tmp_path, where):
+    # a typo in --out must not cost a training run: refused with one line before any data is loaded
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    out = {"a_folder": tmp_path, "under_a_file": tmp_path / "notes.txt" / "model.fastnn"}[where]
+    code, out_text, err = run(["train", *SMOKE, "--out", out])
+    assert code == 1 and err.startswith("fastnn train: error: --out") and "Traceback" not in err
+    assert "Trained in" not in out_text and "Model:" not in out_text
+
+
 def test_train_adds_augmented_copies_to_a_small_training_set(tmp_path):
     code, out, _ = run(["train", *SMOKE[:-2], "--limit", "100", "--batch-size", "30", "--out", tmp_path / "m.fastnn"])
     assert code == 0
