@@ -49,6 +49,10 @@ def _load(image, fn):
                 return _from_pil(img, f"{fn}(image=...)")
         except FileNotFoundError:
             raise FileNotFoundError(f"{fn}(image=...): no such file. Received: image={what}") from None
+        except Image.DecompressionBombError as exc:   # an Exception of its own, neither OSError nor ValueError
+            raise ValueError(f"{fn}(image=...) expects an image of at most {Image.MAX_IMAGE_PIXELS:,} pixels "
+                             f"(Pillow's limit against decompression bombs). Received: {what} "
+                             f"({' '.join(str(exc).split())})") from None
         except (UnidentifiedImageError, OSError) as exc:
             raise ValueError(f"{fn}(image=...) expects an image file Pillow can read. Received: "
                              f"{what} ({type(exc).__name__}: {exc})") from None

@@ -314,6 +314,16 @@ def test_predict_reports_each_unreadable_image_on_one_line(trained, drawings, tm
         assert line.startswith("fastnn predict: error: ") and str(path) in line
 
 
+def test_predict_refuses_a_decompression_bomb_on_one_line(trained, drawings, monkeypatch):
+    # Pillow refuses an image of more than twice MAX_IMAGE_PIXELS with an exception of its own (neither
+    # OSError nor ValueError); the limit is lowered here so that a 140x140 drawing stands for a 15000x15000 PNG
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 4000)
+    code, out, err = run(["predict", trained[0], drawings[0], "--backend", "numpy"])
+    assert code == 1 and out == ""
+    assert err.startswith(f"fastnn predict: error: image {str(drawings[0])!r}: ValueError: ")
+    assert "at most 4,000 pixels" in err and err.count("\n") == 1
+
+
 def test_simple_reader_inverts_a_light_background_and_resizes(tmp_path):
     canvas = np.full((90, 60), 255, np.uint8)
     canvas[20:70, 25:35] = 0                      # a dark bar on white
