@@ -9,6 +9,7 @@ NumPy reference, and compiled Numba and Cython kernels. Start with:
 from . import callbacks, datasets, initializers, layers, losses, metrics, models, optimizers
 from .backend import (BackendUnavailableError, available_backends, backend_report, get_backend,
                       get_num_threads, set_backend, set_num_threads)
+from .errors import CorruptFileError
 from .models import Sequential
 from .saving import load_model
 from .utils import floatx, set_floatx, set_seed
@@ -27,5 +28,5 @@ def __getattr__(name):
 __all__ = [
     "Sequential", "layers", "losses", "optimizers", "callbacks", "initializers", "metrics", "datasets", "models",
     "load_model", "set_backend", "get_backend", "available_backends", "backend_report", "set_num_threads",
-    "get_num_threads", "set_seed", "floatx", "set_floatx", "BackendUnavailableError",
+    "get_num_threads", "set_seed", "floatx", "set_floatx", "BackendUnavailableError", "CorruptFileError",
 ]

@@ -2,6 +2,7 @@
 with one kernel call per step; plus SimulatedAnnealing, a gradient-free Metropolis search for tiny nets.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -71,12 +72,25 @@ class Optimizer:
         return {"iterations": self.iterations, **{k: v.copy() for k, v in self.state.items()}}
 
     def set_state(self, state):
-        self.iterations = int(state["iterations"])
+        """Restore what get_state() returned: checked (shapes, finite values, a count >= 0) before anything
+        changes, so a damaged state cannot turn the next step's weights into NaN."""
+        iterations = state["iterations"]
+        if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral) or iterations < 0:
+            raise ValueError(f"optimizer state 'iterations' expects an integer >= 0. Received: {iterations!r}")
+        values = {}
         for name in self.state_names:
             value = np.asarray(state[name])
             if value.shape != self.state[name].shape:
                 raise ValueError(f"optimizer state {name!r} expects shape {self.state[name].shape}. "
                                  f"Received: shape {value.shape}")
+            if value.dtype.kind not in "biuf":
+                raise ValueError(f"optimizer state {name!r} expects numbers. Received: dtype {value.dtype}")
+            bad = value.size - np.count_nonzero(np.isfinite(value))
+            if bad:
+                raise ValueError(f"optimizer state {name!r} must be finite. Received: {bad} NaN or inf values")
+            values[name] = value
+        self.iterations = int(iterations)
+        for name, value in values.items():
             self.state[name][...] = value
 
 

@@ -2,6 +2,9 @@
 which rebuilds the model from the file's config, weights and compile settings."""
 import os
 
+import numpy as np
+
+from .errors import CorruptFileError
 from .models.spec import model_from_config
 from .saving_lib import read_model_file, save_model
 
@@ -9,20 +12,46 @@ __all__ = ["save_model", "load_model"]
 
 
 def load_model(filepath, compile=True):
-    """Rebuild a model saved by Model.save: architecture, weights and (compile=True) loss and optimizer state."""
+    """Rebuild a model saved by Model.save: architecture, weights and (compile=True) loss and optimizer state.
+
+    Raises FileNotFoundError for a missing file, and fastnn.CorruptFileError (a ValueError) naming the file
+    and what is wrong for anything that is not a sound fastnn model file: truncated or damaged, modified after
+    it was written, an architecture its arrays do not fit, non-finite weights or optimizer state. Nothing in
+    the file is executed, and the model is allocated only once its arrays fit the architecture."""
     filepath = os.fspath(filepath)
     config, arrays = read_model_file(filepath)
+
+    def invalid(what):
+        return CorruptFileError(f"load_model: {filepath!r} describes an invalid model: {what}")
+
     try:
-        model = model_from_config(config["model"], "the model's config")
-        n = len(model.get_weights())
-        model.set_weights([arrays[f"weights/{i}"] for i in range(n)])
-        if compile and "compile" in config:
-            cc = config["compile"]
+        model = model_from_config(config.get("model"), "the model's config", build=False)
+    except ValueError as exc:
+        raise invalid(exc) from None
+    specs = [(layer, w) for layer in model.layers for w in layer.weights_spec]
+    dtype = np.dtype(model.dtype)
+    n_trainable = sum(int(np.prod(w.shape)) for _, w in specs if w.trainable)
+    expected = {f"weights/{i}": w.shape for i, (_, w) in enumerate(specs)}
+    for name in arrays:
+        if name.startswith("optimizer/"):
+            expected.setdefault(name, (n_trainable,))
+    if set(arrays) != set(expected):
+        raise invalid(f"its arrays do not match its architecture: missing {sorted(set(expected) - set(arrays))}, "
+                      f"unexpected {sorted(set(arrays) - set(expected))}")
+    for name, shape in expected.items():
+        if arrays[name].shape != tuple(shape) or arrays[name].dtype != dtype:
+            raise invalid(f"array {name!r} is {arrays[name].dtype} {arrays[name].shape}; the architecture "
+                          f"expects {dtype} {tuple(shape)}")
+    try:
+        model.build()
+        model.set_weights([arrays[f"weights/{i}"] for i in range(len(specs))])
+        cc = config.get("compile")
+        if compile and cc is not None:
             model.compile(optimizer=cc["optimizer"], loss=cc["loss"], metrics=cc["metrics"])
             opt = model.optimizer
             if opt.uses_gradients and all(f"optimizer/{k}" in arrays for k in opt.state_names):
                 opt.set_state({"iterations": cc.get("iterations", 0),
                                **{k: arrays[f"optimizer/{k}"] for k in opt.state_names}})
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"load_model: {filepath!r} describes an invalid model: {type(exc).__name__}: {exc}") from None
+        raise invalid(f"{type(exc).__name__}: {exc}") from None
     return model

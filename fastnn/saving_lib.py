@@ -1,22 +1,41 @@
-"""The model file: architecture as JSON, weights and optimizer state as arrays, in one NumPy .npz archive
-read with allow_pickle=False (loading never executes code). This module knows the file, not the model
-classes: it writes any model through get_config/get_weights and hands back what it read; fastnn.saving
-builds the model from that.
+"""The model file: architecture as JSON, weights and optimizer state as arrays, in one NumPy .npz archive.
+This module knows the file, not the model classes: it writes any model through get_config/get_weights, and
+read_model_file returns a file's config and arrays, which fastnn.saving compares with the architecture the
+config describes before it allocates the model.
 
 The archive holds "config" (a JSON string), "weights/<i>", "optimizer/<name>", and "checksum": the sha256
-of the config and every array, so a truncated or tampered file is refused with a clear error. The file is
-written next to its destination and renamed over it, so a crash mid-save leaves the previous file intact.
+of the config and every array, so a truncated or tampered file is refused. Entries are stored uncompressed
+(np.savez), and a reader never executes code (no pickle) and never allocates more than the file's own size:
+every entry must lie within the file and hold exactly the bytes its array header declares. Every malformed
+file is refused with fastnn.CorruptFileError (a ValueError) naming the file and what is wrong.
+
+The file is written next to its destination (through a symbolic link, to the link's target) and renamed over
+it, so a crash mid-save leaves the previous file intact; the temporary file is locked while it is written, and
+the next save to that folder deletes temporary files whose writer died (kill -9, power loss).
 """
 import hashlib
-import io
 import json
+import math
 import os
+import stat
 import tempfile
+import time
 import zipfile
 
 import numpy as np
 
+from .errors import CorruptFileError
+
+try:
+    import fcntl
+except ImportError:   # Windows: no advisory locks; stale temporary files are recognised by age alone
+    fcntl = None
+
 FORMAT = "fastnn-model-1"
+_CONFIG_LIMIT = 16 << 20       # bytes a config entry may hold (a model's JSON is a few KB)
+_HEADER_LIMIT = 10000          # bytes an array header may hold (NumPy's own default limit)
+_TMP_PREFIX, _TMP_SUFFIX = ".fastnn-", ".tmp"
+_STALE_AFTER = 60 if fcntl is not None else 3600   # seconds: a younger temporary file may still be written
 
 
 def _digest(config_json, arrays):
@@ -30,8 +49,10 @@ def _digest(config_json, arrays):
     return h.hexdigest()
 
 
+# -- writing ----------------------------------------------------------------------------------------
 def save_model(model, filepath, include_optimizer=True):
-    """Write model to filepath atomically (a temporary file in the same folder, then os.replace)."""
+    """Write model to filepath atomically (a temporary file in the same folder, then os.replace). When
+    filepath is a symbolic link, its target is replaced and the link kept."""
     filepath = os.fspath(filepath)
     model._require_built("save")
     config = {"format": FORMAT, "model": model.get_config()}
@@ -46,52 +67,197 @@ def save_model(model, filepath, include_optimizer=True):
     config_json = json.dumps(config)
     arrays["config"] = np.array(config_json)
     arrays["checksum"] = np.array(_digest(config_json, {k: v for k, v in arrays.items() if k != "config"}))
-    folder = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".tmp", dir=folder)
+    target = os.path.realpath(filepath)
+    folder = os.path.dirname(target)
+    remove_stale_temporaries(folder)
+    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
+            if fcntl is not None:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)   # held until the rename: the file is being written
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        # mkstemp creates the file private (0600); give it the mode an ordinary new file would get
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, filepath)
+            # mkstemp creates the file private (0600); give it the mode an ordinary new file would get
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
 
 
+def remove_stale_temporaries(folder):
+    """Delete the temporary files of saves to `folder` that never finished (the process was killed): those
+    older than a minute that no live save holds locked. Returns the names deleted."""
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(_TMP_PREFIX) and n.endswith(_TMP_SUFFIX)]
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < _STALE_AFTER:
+                continue
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # OSError when a live save holds it
+            if os.lstat(path).st_ino == st.st_ino:
+                os.unlink(path)
+                removed.append(name)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return removed
+
+
+# -- reading ----------------------------------------------------------------------------------------
+class ModelFile:
+    """A model file open for reading. Opening checks that it is a regular file and that its archive
+    directory is sound (every entry stored, within the file, no duplicates), and reads its config (`config`,
+    a dict of the right format); read_arrays() reads the arrays and verifies the checksum."""
+
+    def __init__(self, filepath):
+        self.path = os.fspath(filepath)
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"load_model: no such file: {self.path!r}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise self._corrupt("it is not a regular file (a folder, device or pipe)")
+        self.size = st.st_size
+        self._file = open(self.path, "rb")
+        try:
+            self._open_archive()
+            self.config_json = self._read_text("config", _CONFIG_LIMIT)
+            self._checksum = self._read_text("checksum", 256)
+            self.config = self._parse_config()
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._file.close()
+
+    @property
+    def array_names(self):
+        """The names of the file's arrays (its entries but the config and the checksum)."""
+        return [n for n in self._entries if n not in ("config", "checksum")]
+
+    def _corrupt(self, what, kind="not a readable fastnn model file"):
+        return CorruptFileError(f"load_model: {self.path!r} is {kind}: {what}")
+
+    def _open_archive(self):
+        try:
+            self._zip = zipfile.ZipFile(self._file)
+            infos = self._zip.infolist()
+        except Exception as exc:   # zipfile raises many kinds for a damaged directory
+            raise self._corrupt(f"truncated or corrupt ({type(exc).__name__}: {exc})") from None
+        self._entries, total = {}, 0
+        for info in infos:
+            name = info.filename
+            if not name.endswith(".npy") or name[:-4] in self._entries:
+                raise self._corrupt(f"unexpected or repeated entry {name!r}")
+            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+                raise self._corrupt(f"entry {name!r} is compressed or encrypted (fastnn stores entries as they are)")
+            total += info.compress_size
+            if info.file_size != info.compress_size or info.header_offset + info.compress_size > self.size:
+                raise self._corrupt(f"entry {name!r} declares {info.file_size} bytes, more than the file holds")
+            self._entries[name[:-4]] = info
+        if total > self.size:
+            raise self._corrupt(f"its entries declare {total} bytes in all, more than its {self.size} bytes")
+        for key in ("config", "checksum"):
+            if key not in self._entries:
+                raise self._corrupt(f"no {key!r} entry", kind="not a fastnn model file")
+
+    def _read_entry(self, name, check):
+        """The array of entry `name`; check(shape, dtype) raises on an unexpected header, before allocating."""
+        info = self._entries[name]
+        try:
+            with self._zip.open(info) as f:
+                shape, dtype = self._header(f, name)
+                check(shape, dtype)
+                nbytes = math.prod(shape) * dtype.itemsize
+                if info.file_size - f.tell() != nbytes:
+                    raise self._corrupt(f"entry {name!r} holds {info.file_size - f.tell()} bytes of data; its "
+                                        f"header declares {dtype} {shape}, {nbytes} bytes")
+                out = np.empty(shape, dtype)
+                view = memoryview(out.reshape(-1).view(np.uint8))
+                got = 0
+                while got < nbytes:
+                    n = f.readinto(view[got:])
+                    if not n:
+                        raise self._corrupt(f"entry {name!r} is truncated")
+                    got += n
+                f.read(1)   # reaches the end of the entry, where zipfile checks its CRC
+        except CorruptFileError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            raise self._corrupt(f"entry {name!r} is truncated or corrupt ({type(exc).__name__}: {exc})") from None
+        return out
+
+    def _header(self, f, name):
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=_HEADER_LIMIT)
+            elif version == (2, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=_HEADER_LIMIT)
+            else:
+                raise ValueError(f"array format version {version}; expected 1.0 or 2.0")
+        except (zipfile.BadZipFile, EOFError, OSError):   # the entry's bytes, not its header: _read_entry says so
+            raise
+        except Exception as exc:   # NumPy's header parser lets through what its tokenizer raises
+            raise self._corrupt(f"entry {name!r} has an unreadable array header ({type(exc).__name__}: {exc})") from None
+        if fortran_order:
+            raise self._corrupt(f"entry {name!r} is in Fortran order; fastnn writes C order")
+        return shape, dtype
+
+    def _read_text(self, name, limit):
+        def check(shape, dtype):
+            if dtype.kind != "U" or shape != () or dtype.itemsize > limit:
+                raise self._corrupt(f"entry {name!r} expects a string of at most {limit // 4} characters. "
+                                    f"Received: {dtype} {shape}", kind="not a fastnn model file")
+        return str(self._read_entry(name, check)[()])
+
+    def _parse_config(self):
+        try:
+            config = json.loads(self.config_json)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise self._corrupt(f"an unreadable config ({type(exc).__name__}: {exc})") from None
+        found = config.get("format") if isinstance(config, dict) else None
+        if found != FORMAT:
+            raise self._corrupt(f"format {found!r}; expected {FORMAT!r}", kind="not a fastnn model file")
+        return config
+
+    def read_arrays(self):
+        """{name: array} of every array in the file (floating-point, at most the file's size in all), once
+        the file passed its checksum."""
+        def check(shape, dtype):
+            if dtype.kind != "f":
+                raise self._corrupt(f"an array of {dtype}; fastnn's weights are floating-point")
+        arrays = {name: self._read_entry(name, check) for name in self.array_names}
+        if _digest(self.config_json, arrays) != self._checksum:
+            raise self._corrupt("the file was modified or damaged", kind="a fastnn model file that failed its checksum")
+        return arrays
+
+
 def read_model_file(filepath):
-    """(config, arrays) of a model file, after its format and checksum were verified."""
-    try:
-        with open(filepath, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"load_model: no such file: {filepath!r}") from None
-    try:
-        loaded = np.load(io.BytesIO(data), allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError("a bare .npy array, not an .npz archive")
-        with loaded as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as exc:
-        raise ValueError(f"load_model: {filepath!r} is not a readable fastnn model file (truncated or corrupt: "
-                         f"{type(exc).__name__}: {exc})") from None
-    for key in ("config", "checksum"):
-        if key not in arrays or arrays[key].dtype.kind != "U" or arrays[key].ndim != 0:
-            raise ValueError(f"load_model: {filepath!r} is not a fastnn model file (no {key!r} entry)")
-    config_json = str(arrays.pop("config"))
-    checksum = str(arrays.pop("checksum"))
-    if _digest(config_json, arrays) != checksum:
-        raise ValueError(f"load_model: {filepath!r} failed its checksum: the file was modified or damaged")
-    try:
-        config = json.loads(config_json)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"load_model: {filepath!r} has an unreadable config: {exc}") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ValueError(f"load_model: {filepath!r} has format {config.get('format') if isinstance(config, dict) else None!r}; "
-                         f"expected {FORMAT!r}")
-    return config, arrays
+    """(config, arrays) of a model file, once its format and checksum were verified; reading allocates no
+    more than the file's size. Raises FileNotFoundError, or CorruptFileError naming what is wrong."""
+    with ModelFile(filepath) as f:
+        return f.config, f.read_arrays()

@@ -18,6 +18,7 @@ def add_arguments(p):
 def run(args):
     if args.plots:
         report.require_matplotlib()
+        options.check_output_folder(args.plots, "--plots")
     options.setup_runtime(args)
     model = load_model(args.model, compile=False)
     dataset = args.dataset if args.dataset is not None else recipe_dataset(recipe_of(model))

@@ -83,3 +83,29 @@ def backend_line():
         line += ("\n      (Numba compiles its kernels during the first epoch and caches them for later runs; "
                  "`fastnn warmup` does it ahead)")
     return line
+
+
+# -- output paths, checked before any work, so that a typo does not throw a trained model away ---------------
+def check_output_file(path, option):
+    """`path` can be saved to: not a folder; its folder exists (or is made) and is writable."""
+    target = os.path.abspath(path)
+    if os.path.isdir(target):
+        raise ValueError(f"{option} expects the path of a file. Received: {str(path)!r}, a folder")
+    _writable_folder(os.path.dirname(target), option, path)
+
+
+def check_output_folder(path, option):
+    """`path` is a folder that exists (or is made) and is writable."""
+    target = os.path.abspath(path)
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise ValueError(f"{option} expects a folder. Received: {str(path)!r}, a file")
+    _writable_folder(target, option, path)
+
+
+def _writable_folder(folder, option, given):
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"{option}: cannot make the folder {folder!r} for {str(given)!r}: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK):
+        raise OSError(f"{option}: the folder {folder!r} is not writable")

@@ -69,25 +69,12 @@ def augmented(x, y, copies, validation_split):
     return np.concatenate([x] + [augment(x) for _ in range(copies)]), np.tile(y, copies + 1), val, line
 
 
-def check_out(path):
-    """Before any training: `path` can be saved to (not a folder; its folder exists or can be made and is
-    writable), so that a typo in --out does not throw a trained model away."""
-    target = os.path.abspath(path)
-    if os.path.isdir(target):
-        raise ValueError(f"--out expects the path of a model file. Received: {str(path)!r}, a folder")
-    folder = os.path.dirname(target)
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise OSError(f"--out: cannot make the folder {folder!r} for {str(path)!r}: {exc.strerror or exc}") from None
-    if not os.access(folder, os.W_OK):
-        raise OSError(f"--out: the folder {folder!r} is not writable")
-
-
 def run(args):
     if args.plots:
         report.require_matplotlib()
-    check_out(args.out)
+    options.check_output_file(args.out, "--out")
+    if args.plots:
+        options.check_output_folder(args.plots, "--plots")
     options.setup_runtime(args)
     if args.seed is not None:
         set_seed(args.seed)

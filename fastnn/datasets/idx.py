@@ -9,10 +9,13 @@ Legend: N images, H rows, W columns.
 """
 import gzip
 import math
+import stat
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from ..errors import CorruptFileError
 
 __all__ = ["IMAGES_MAGIC", "LABELS_MAGIC", "read_idx", "write_idx"]
 
@@ -66,12 +69,17 @@ def read_idx(path, magic=None):
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: naming the file, what was expected and what was received, when the file is not IDX
-            (bad magic, unknown type code, no dimensions, short header), does not have `magic`, holds
-            fewer or more data bytes than its header announces, or is not valid gzip.
+        fastnn.CorruptFileError (a ValueError): naming the file, what was expected and what was received,
+            when the file is not IDX (bad magic, unknown type code, no dimensions, short header), does not
+            have `magic`, holds fewer or more data bytes than its header announces, is not valid gzip, or
+            is not a regular file. Nothing is allocated for a header the file's size cannot back.
     """
     path = Path(path)
-    size = path.stat().st_size  # FileNotFoundError, as is, when missing
+    st = path.stat()  # FileNotFoundError, as is, when missing
+    if not stat.S_ISREG(st.st_mode):
+        raise CorruptFileError(f"read_idx: {path} is not a regular file (a folder, device or pipe); "
+                               f"expected an IDX file")
+    size = st.st_size
     gzipped = path.name.endswith(".gz")
     with (gzip.open if gzipped else open)(path, "rb") as f:
         try:
@@ -79,7 +87,7 @@ def read_idx(path, magic=None):
         except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
             if not gzipped:
                 raise
-            raise ValueError(
+            raise CorruptFileError(
                 f"read_idx: {path} is not valid gzip data (expected a gzip-compressed IDX file "
                 f"because the name ends with .gz). Received: {type(exc).__name__}: {exc}"
             ) from exc
@@ -88,30 +96,30 @@ def read_idx(path, magic=None):
 def _read_idx_stream(f, path, size, gzipped, expected_magic):
     head = f.read(4)
     if len(head) < 4:
-        raise ValueError(f"read_idx: {path} is too short for an IDX header: expected at least 4 bytes, "
+        raise CorruptFileError(f"read_idx: {path} is too short for an IDX header: expected at least 4 bytes, "
                          f"received {len(head)}")
     magic = int.from_bytes(head, "big")
     if head[:2] != b"\x00\x00":
         hint = ""
         if head[:2] == b"\x1f\x8b" and not gzipped:
             hint = "; it looks gzip-compressed, so give it a name ending in .gz"
-        raise ValueError(f"read_idx: {path} is not an IDX file: expected a magic number whose first two "
+        raise CorruptFileError(f"read_idx: {path} is not an IDX file: expected a magic number whose first two "
                          f"bytes are zero (2051 for images, 2049 for labels). Received: 0x{magic:08x}{hint}")
     if expected_magic is not None and magic != expected_magic:
-        raise ValueError(f"read_idx: {path} has the wrong magic number: expected "
+        raise CorruptFileError(f"read_idx: {path} has the wrong magic number: expected "
                          f"{_describe_magic(expected_magic)}. Received: {_describe_magic(magic)}")
     code, ndim = head[2], head[3]
     if code not in _IDX_DTYPES:
         known = ", ".join(f"0x{c:02x} ({d.newbyteorder('=').name})" for c, d in _IDX_DTYPES.items())
-        raise ValueError(f"read_idx: {path} has an unknown IDX type code: expected one of {known}. "
+        raise CorruptFileError(f"read_idx: {path} has an unknown IDX type code: expected one of {known}. "
                          f"Received: 0x{code:02x}")
     if ndim == 0:
-        raise ValueError(f"read_idx: {path} declares 0 dimensions: expected at least 1. "
+        raise CorruptFileError(f"read_idx: {path} declares 0 dimensions: expected at least 1. "
                          f"Received: magic 0x{magic:08x}")
     header_len = 4 + 4 * ndim
     raw_dims = f.read(4 * ndim)
     if len(raw_dims) < 4 * ndim:
-        raise ValueError(f"read_idx: {path} has a truncated header: {ndim} dims need {header_len} bytes, "
+        raise CorruptFileError(f"read_idx: {path} has a truncated header: {ndim} dims need {header_len} bytes, "
                          f"received {4 + len(raw_dims)}")
     dims = tuple(int.from_bytes(raw_dims[i:i + 4], "big") for i in range(0, 4 * ndim, 4))
     dtype = _IDX_DTYPES[code]
@@ -122,14 +130,14 @@ def _read_idx_stream(f, path, size, gzipped, expected_magic):
     room = _GZIP_MAX_RATIO * size if gzipped else size - header_len
     if expected > room:
         found = f"a gzip file of {size} bytes holds at most ~{room}" if gzipped else f"{room} found"
-        raise ValueError(f"read_idx: {path} is truncated or corrupt: its {what}; {found}")
+        raise CorruptFileError(f"read_idx: {path} is truncated or corrupt: its {what}; {found}")
 
     out = np.empty(dims, dtype=dtype)
     got = _read_fully(f, out)
     if got < expected:
-        raise ValueError(f"read_idx: {path} is truncated: its {what}; received only {got}")
+        raise CorruptFileError(f"read_idx: {path} is truncated: its {what}; received only {got}")
     if f.read(1):
-        raise ValueError(f"read_idx: {path} is over-long: its {what}; received more data after them")
+        raise CorruptFileError(f"read_idx: {path} is over-long: its {what}; received more data after them")
     return out if dtype.isnative else out.astype(dtype.newbyteorder("="))
 
 

@@ -1,5 +1,6 @@
-"""Reading a drawing's pixels: a path, PNG bytes, a PIL Image or an array, grey or RGB(A), any size ->
-luminance and ink in [0,1]; and the array helpers the transforms share.
+"""Reading a drawing's pixels: a path, PNG bytes, a PIL Image or an array, grey or RGB(A), any size, any
+mode Pillow decodes (1-bit to 32-bit integer and float grey, palette, CMYK, YCbCr, LAB, alpha; the first
+frame of an animation) -> luminance and ink in [0,1]; and the array helpers the transforms share.
 
 A transparent background is composited onto the colour that contrasts with the ink. The median colour of
 the border is the background; ink is the difference from it, so dark-on-light and light-on-dark give the
@@ -23,19 +24,42 @@ class NoInkError(ValueError):
     """to_mnist found no ink: every pixel is (nearly) the background colour, as on a blank canvas."""
 
 
+# The full scales a grey image of a mode that does not declare its own ("I": 32-bit integers, "F": floats)
+# is read against: the smallest one that holds its brightest pixel. Pillow opens 8-bit images converted to
+# "I", and 16-bit PNGs, as "I"; floats are usually 0..1 or 0..255.
+_FULL_SCALES = {"I": (255, 65535, 2**31 - 1), "F": (1.0, 255.0, 65535.0)}
+
+
 def _from_pil(img, name):
-    """A PIL image -> an array (H,W) or (H,W,C) that as_float understands."""
+    """A PIL image (any mode Pillow reads; the first frame of an animation) -> an array (H,W) or (H,W,C)
+    that as_float understands."""
     mode = img.mode
-    if mode in ("1", "L", "F", "RGB", "RGBA"):
+    if mode in ("1", "L", "RGB", "RGBA"):
         return np.asarray(img)
-    if mode.startswith("I"):   # 16/32-bit grey: 16-bit PNGs open as "I;16" or "I"
-        arr = np.asarray(img)
-        if arr.size and (arr.min() < 0 or arr.max() > 65535):
-            raise ValueError(f"{name} expects a {mode} image with values in 0..65535. Received: range "
-                             f"[{arr.min()}, {arr.max()}]")
-        return arr.astype(np.uint16)
+    if mode.startswith("I;16"):   # 16-bit grey, declared as such
+        return np.asarray(img).astype(np.float32) / 65535
+    if mode in _FULL_SCALES:
+        return _deep_grey(np.asarray(img), mode, name)
     has_alpha = "A" in mode or "a" in mode or "transparency" in img.info
     return np.asarray(img.convert("RGBA" if has_alpha else "RGB"))
+
+
+def _deep_grey(arr, mode, name):
+    """Pixels of a 32-bit integer ("I") or float ("F") image -> float32 in [0,1]: divided by the smallest
+    of the mode's _FULL_SCALES that holds the brightest pixel; values no full scale holds (negative, or
+    beyond the largest) are stretched from the image's own minimum (0) to its maximum (1)."""
+    values = arr.astype(np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} contains {values.size - np.count_nonzero(np.isfinite(values))} NaN or inf "
+                         f"values (a mode {mode} image)")
+    if values.size == 0:
+        return values.astype(np.float32)
+    lo, hi = float(values.min()), float(values.max())
+    if lo >= 0:
+        full = next((f for f in _FULL_SCALES[mode] if hi <= f), None)
+        if full is not None:
+            return (values / full).astype(np.float32)
+    return ((values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)).astype(np.float32)
 
 
 def _load(image, fn):

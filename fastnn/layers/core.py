@@ -1,4 +1,6 @@
 """Input, Dense, Activation and Flatten, and the activations a layer can apply after its kernel."""
+import math
+
 import numpy as np
 
 from .. import initializers
@@ -207,7 +209,7 @@ class Flatten(Layer):
     """Flatten(): (N, d1, d2, ...) -> (N, d1*d2*...), a view (no copy)."""
 
     def build(self, input_shape):
-        return (int(np.prod(input_shape)),)
+        return (math.prod(input_shape),)
 
     def forward(self, ctx, x, training):
         return x.reshape(x.shape[0], -1)

@@ -75,6 +75,20 @@ class Sequential:
 
     def build(self, input_shape=None):
         """Create every weight for per-sample input_shape (a leading None batch axis is accepted)."""
+        self._declare(input_shape)
+        rng = make_rng(self.seed)
+        self._rng = rng
+        self._place_weights(rng)
+        for layer in self._layers:
+            if hasattr(layer, "set_rng"):
+                layer.set_rng(rng)
+        self.graph = Graph.chain(self._layers)
+        self.built = True
+        self._setup()
+
+    def _declare(self, input_shape=None):
+        """Name the layers and declare every weight's shape (layer.weights_spec), allocating nothing: what a
+        loader compares a file's arrays with before it allocates for them."""
         if input_shape is not None:
             shape = tuple(input_shape)
             if shape and shape[0] is None:
@@ -85,8 +99,6 @@ class Sequential:
                              "pass input_shape= to the first layer, or call build(input_shape)")
         if not self._layers:
             raise ValueError("the model has no layers")
-        rng = make_rng(self.seed)
-        self._rng = rng
         names = {}
         shape = self._input_shape
         for layer in self._layers:
@@ -101,13 +113,6 @@ class Sequential:
                 raise ValueError(f"layer {layer.name!r}: {exc}") from None
             layer.built = True
             shape = layer.output_shape
-        self._place_weights(rng)
-        for layer in self._layers:
-            if hasattr(layer, "set_rng"):
-                layer.set_rng(rng)
-        self.graph = Graph.chain(self._layers)
-        self.built = True
-        self._setup()
 
     def _place_weights(self, rng):
         """Trainable weights as views into one flat buffer (gradients likewise), then initialised from rng."""

@@ -39,10 +39,11 @@ def from_spec(path, seed=None):
     return model_from_config(spec, where, seed)
 
 
-def model_from_config(config, where="model_from_config", seed=None):
+def model_from_config(config, where="model_from_config", seed=None, build=True):
     """A built Sequential from a config as Sequential.get_config() returns it (the spec format); only the
-    layer classes of fastnn.layers. `seed`, when given, replaces the config's. Raises ValueError naming
-    `where` and the entry that is wrong."""
+    layer classes of fastnn.layers. `seed`, when given, replaces the config's. build=False declares the
+    weights' shapes (layer.weights_spec) without allocating them; model.build() allocates them later.
+    Raises ValueError naming `where` and the entry that is wrong."""
     spec = config
     if not isinstance(spec, dict):
         raise ValueError(f"{where}: expected an object with 'input_shape' and 'layers'. "
@@ -80,7 +81,7 @@ def model_from_config(config, where="model_from_config", seed=None):
         first = layers.Input(tuple(shape), batch_size=spec.get("batch_size"))
         model = Sequential([first, *built], name=spec.get("name"), seed=spec.get("seed") if seed is None else seed,
                            dtype=spec.get("dtype"))
-        model.build()
+        model.build() if build else model._declare()
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None
     return model

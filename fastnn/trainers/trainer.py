@@ -8,7 +8,9 @@ kernels after a backend change).
 
 Threads: evaluate and predict take contexts from a pool, one per call in progress, so any number of
 threads can run them at once. Training changes the weights and the optimizer state, so a model trains in
-one fit (or train_on_batch) at a time; a second one raises instead of corrupting the first.
+one fit (or train_on_batch) at a time; a second one raises instead of corrupting the first. Each inference
+batch reads the weights under a WeightsGuard that each training step takes alone, so a predict during fit
+sees the weights before or after a step, never half of an update.
 """
 import math
 import threading
@@ -22,6 +24,7 @@ from ..callbacks import Callback, CallbackList, History
 from ..utils import check_float, check_int
 from .context import Context, ContextPool
 from .data import check_batch_size, check_validation_data, check_x, check_y, class_of, stratified_split
+from .guard import WeightsGuard
 from .epoch_iterator import EpochIterator, batch_bounds, num_batches
 from .interrupt import Interrupt
 from .progress import Progress, check_verbose
@@ -36,6 +39,7 @@ class Trainer:
         self._states = None   # per node: what its layer keeps across training steps (dropout's stream)
         self._pool = ContextPool(self._make_context)
         self._training = threading.Lock()
+        self._guard = WeightsGuard()
 
     def setup(self):
         """Bind to the model's current graph and compile settings; contexts made before are dropped."""
@@ -91,7 +95,7 @@ class Trainer:
                              verbose, callbacks)
 
     def _fit(self, batches, val, epochs, initial_epoch, verbose, callbacks):
-        model, head, optimizer = self.model, self.head, self.model.optimizer
+        model = self.model
         history = History()
         progress = Progress(verbose)
         steps = batches.steps
@@ -110,7 +114,7 @@ class Trainer:
                 for step, xb, yb in batches.epoch():
                     n = len(xb)
                     cbs.on_train_batch_begin(step)
-                    loss, correct = train_step(contexts.get(n), head, optimizer, xb, yb)
+                    loss, correct = self._step(contexts.get(n), xb, yb)
                     total_loss += loss * n
                     total_correct += correct
                     seen += n
@@ -153,15 +157,28 @@ class Trainer:
             y = check_y(model, y, len(x))
             model._ensure_resolved()
             with self._pool.lease("train") as contexts:
-                loss, correct = train_step(contexts.get(len(x)), self.head, model.optimizer, x, y)
+                loss, correct = self._step(contexts.get(len(x)), x, y)
         return [loss, correct / len(x)] if model.metrics_names else loss
+
+    def _step(self, context, x, y):
+        guard = self._guard
+        guard.begin_write()
+        try:
+            return train_step(context, self.head, self.model.optimizer, x, y)
+        finally:
+            guard.end_write()
 
     # -- inference ----------------------------------------------------------------------------
     def _evaluate(self, x, y, batch_size, tracker=None):
         total, correct, n = 0.0, 0, len(x)
+        guard = self._guard
         with self._pool.lease("test") as contexts:
             for lo, hi in batch_bounds(n, batch_size):
-                loss, right = test_step(contexts.get(hi - lo), self.head, x[lo:hi], y[lo:hi])
+                guard.begin_read()
+                try:
+                    loss, right = test_step(contexts.get(hi - lo), self.head, x[lo:hi], y[lo:hi])
+                finally:
+                    guard.end_read()
                 total += loss * (hi - lo)
                 correct += right
                 if tracker is not None:
@@ -197,9 +214,14 @@ class Trainer:
         model._ensure_resolved()
         result = np.empty((len(x),) + model.output_shape[1:], model.dtype)
         tracker = Progress(verbose).track(num_batches(len(x), batch_size))
+        guard = self._guard
         with self._pool.lease("predict") as contexts:
             for lo, hi in batch_bounds(len(x), batch_size):
-                result[lo:hi] = forward(contexts.get(hi - lo), x[lo:hi], False)
+                guard.begin_read()
+                try:
+                    result[lo:hi] = forward(contexts.get(hi - lo), x[lo:hi], False)
+                finally:
+                    guard.end_read()
                 tracker.advance()
         tracker.close()
         return result

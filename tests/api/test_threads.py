@@ -215,3 +215,54 @@ def test_contexts_are_kept_for_the_most_recent_batch_sizes_not_dropped_all_at_on
     assert kept == [3, 4, 5, 6]
     model.predict(x[:3])
     assert list(pool._idle["predict"]) == [4, 5, 6, 3]
+
+
+def mlp(seed=0):
+    model = fastnn.Sequential([layers.Input((20,)), layers.Dense(64, activation="relu"),
+                               layers.Dense(64, activation="relu"), layers.Dense(3, activation="softmax")], seed=seed)
+    model.compile(fastnn.optimizers.SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy")
+    return model
+
+
+class _Snapshots(callbacks.Callback):
+    """The weights after every training step."""
+
+    def __init__(self, first):
+        super().__init__()
+        self.weights = [first]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.weights.append(self.model.get_weights())
+
+
+def test_predict_during_fit_sees_the_weights_of_one_step_never_a_mix(backend_name):
+    """Every prediction made while another thread trains equals the prediction of the weights after some
+    step (or before the first): an update is never seen half done."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(256, 20)).astype(np.float32), rng.integers(0, 3, 256)
+    probe = x[:64]
+    model = mlp()
+    model.predict(probe, batch_size=64)
+    snapshots = _Snapshots(model.get_weights())
+    done = threading.Event()
+    outputs = []
+
+    def predicts():
+        while not done.is_set():
+            outputs.append(model.predict(probe, batch_size=64))
+
+    def fit():
+        try:
+            model.fit(x, y, batch_size=16, epochs=4, verbose=0, callbacks=[snapshots])
+        finally:
+            done.set()
+
+    in_threads(predicts, predicts, fit)
+    replay = mlp()
+    candidates = []
+    for weights in snapshots.weights:
+        replay.set_weights(weights)
+        candidates.append(replay.predict(probe, batch_size=64))
+    assert len(outputs) > 10
+    mixed = [i for i, out in enumerate(outputs) if not any(np.array_equal(out, c) for c in candidates)]
+    assert mixed == []

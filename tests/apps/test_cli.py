@@ -86,13 +86,16 @@ def test_default_data_falls_back_to_the_embedded_digits_and_says_why(monkeypatch
     assert 0.0 <= x.min() and x.max() <= 1.0 and x.shape[1:] == (28, 28, 1)
 
 
-@pytest.mark.parametrize("where", ["a_folder", "under_a_file"])
-def test_train_checks_the_output_path_before_training(tmp_path, where):
-    # a typo in --out must not cost a training run: refused with one line before any data is loaded
+@pytest.mark.parametrize("where", ["out_a_folder", "out_under_a_file", "plots_a_file", "plots_under_a_file"])
+def test_train_checks_the_output_paths_before_training(tmp_path, where):
+    # a typo in --out or --plots must not cost a training run: refused with one line before any data is loaded
     (tmp_path / "notes.txt").write_text("a file, not a folder")
-    out = {"a_folder": tmp_path, "under_a_file": tmp_path / "notes.txt" / "model.fastnn"}[where]
-    code, out_text, err = run(["train", *SMOKE, "--out", out])
-    assert code == 1 and err.startswith("fastnn train: error: --out") and "Traceback" not in err
+    notes = tmp_path / "notes.txt"
+    option = "--" + where.split("_")[0]
+    path = {"out_a_folder": tmp_path, "out_under_a_file": notes / "model.fastnn", "plots_a_file": notes,
+            "plots_under_a_file": notes / "plots"}[where]
+    code, out_text, err = run(["train", *SMOKE, option, path])
+    assert code == 1 and err.startswith(f"fastnn train: error: {option}") and "Traceback" not in err
     assert "Trained in" not in out_text and "Model:" not in out_text
 
 
@@ -244,6 +247,38 @@ def test_a_damaged_model_file_is_a_one_line_error(tmp_path):
     assert err.startswith("fastnn evaluate: error: load_model:") and err.count("\n") == 1
     code, _, err = run(["predict", tmp_path / "nope.fastnn", "x.png"])
     assert code == 1 and "no such file" in err
+
+
+@pytest.mark.parametrize("error,expected", [
+    (RuntimeError("the pool broke"), "RuntimeError: the pool broke (an internal error: run again with --debug"),
+    (TypeError("bad\noperand"), "TypeError: bad operand (an internal error: run again with --debug"),
+    (MemoryError(), "out of memory"),
+    (fastnn.CorruptFileError("load_model: 'm.fastnn' is not a readable fastnn model file: x"),
+     "load_model: 'm.fastnn' is not a readable fastnn model file: x"),
+], ids=["RuntimeError", "TypeError", "MemoryError", "CorruptFileError"])
+def test_any_failure_is_one_line_and_exit_1_and_debug_shows_the_traceback(monkeypatch, error, expected):
+    cli_main = sys.modules["fastnn.cli.main"]   # the module (fastnn.cli.main the attribute is its function)
+
+    def fails(args):
+        raise error
+    help_text, add_arguments, _ = cli_main.COMMANDS["info"]
+    monkeypatch.setitem(cli_main.COMMANDS, "info", (help_text, add_arguments, fails))
+    code, out, err = run(["info"])
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert err.startswith(f"fastnn info: error: {expected}") and err.count("\n") == 1
+    for argv in (["--debug", "info"], ["info", "--debug"]):
+        with pytest.raises(type(error)):
+            run(argv)
+
+
+def test_a_failure_in_a_subprocess_prints_no_traceback(tmp_path):
+    """As a user runs it: `python -m fastnn evaluate` on a directory, a device and a truncated file."""
+    damaged = tmp_path / "m.fastnn"
+    damaged.write_bytes(b"PK\x03\x04" + bytes(100))
+    for target in (tmp_path, "/dev/zero", damaged):
+        result = run_module("evaluate", target)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1 and "fastnn evaluate: error: load_model:" in result.stderr
 
 
 # -- evaluate ------------------------------------------------------------------------------------------------

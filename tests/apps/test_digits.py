@@ -126,6 +126,61 @@ def test_every_kind_of_input_gives_the_same_image(drawing, tmp_path):
         np.testing.assert_allclose(to_mnist(image), expected, atol=0.02, err_msg=kind)
 
 
+def _as_mode(grey, kind):
+    """The uint8 drawing `grey` (dark ink on white) as a PIL image of another mode or depth."""
+    img = Image.fromarray(grey)
+    wide = grey.astype(np.int64)
+    if kind == "I;16":
+        return Image.fromarray((wide * 257).astype(np.uint16))
+    if kind == "I 0..255":
+        return img.convert("I")
+    if kind == "I full range":
+        return Image.fromarray((wide * (2**31 - 1) // 255).astype(np.int32), "I")
+    if kind == "I signed":
+        return Image.fromarray(((wide - 128) * 1000).astype(np.int32), "I")
+    if kind == "F 0..255":
+        return Image.fromarray(grey.astype(np.float32), "F")
+    if kind == "F 0..1":
+        return Image.fromarray(grey.astype(np.float32) / 255, "F")
+    if kind == "PA":
+        return img.convert("RGBA").convert("PA")
+    return img.convert(kind)
+
+
+# (mode, file format): every grey depth Pillow decodes, palettes, alpha, print and video colour spaces
+IMAGE_MODES = [("1", "PNG"), ("P", "GIF"), ("PA", "TIFF"), ("LA", "PNG"), ("I;16", "PNG"), ("I;16", "TIFF"),
+               ("I 0..255", "TIFF"), ("I full range", "TIFF"), ("I signed", "TIFF"), ("F 0..255", "TIFF"),
+               ("F 0..1", "TIFF"), ("CMYK", "JPEG"), ("CMYK", "TIFF"), ("YCbCr", "TIFF"), ("LAB", "TIFF"),
+               ("HSV", None), ("RGBX", None)]
+
+
+@pytest.mark.parametrize("kind,fmt", IMAGE_MODES, ids=[f"{k}-{f}" for k, f in IMAGE_MODES])
+def test_every_image_mode_pillow_reads_gives_the_same_image(drawing, kind, fmt):
+    """A visible digit is read as that digit whatever the file's mode and depth (a 32-bit integer TIFF
+    used to read as an empty canvas)."""
+    import io
+    img = _as_mode(drawing, kind)
+    if fmt is not None:
+        buf = io.BytesIO()
+        img.save(buf, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        img = buf.getvalue()
+    if kind in ("1", "PA") or fmt == "JPEG":    # dithered to 1 bit, quantised to a palette, or lossy
+        assert correlation(to_mnist(img), to_mnist(drawing)) > 0.95
+    else:
+        np.testing.assert_allclose(to_mnist(img), to_mnist(drawing), atol=0.08)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "PNG", "TIFF", "WEBP"])
+def test_an_animated_or_multi_page_image_is_read_from_its_first_frame(drawing, fmt):
+    import io
+    frames = [Image.fromarray(drawing).convert("RGB"), Image.new("RGB", drawing.shape[::-1], "white")]
+    buf = io.BytesIO()
+    frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], **({"lossless": True} if fmt == "WEBP" else {}))
+    with Image.open(io.BytesIO(buf.getvalue())) as probe:
+        assert getattr(probe, "n_frames", 1) == 2
+    np.testing.assert_allclose(to_mnist(buf.getvalue()), to_mnist(drawing), atol=0.02)
+
+
 def test_bool_mask_input(drawing):
     mask = drawing < 128
     assert correlation(to_mnist(mask), to_mnist(drawing)) > 0.98
