@@ -50,6 +50,7 @@ class Optimizer:
             return
         self._param, self._grad = param, grad
         self.state = {name: self._initial_state(name, param) for name in self.state_names}
+        self._buffers = tuple(self.state[name] for name in self.state_names)   # the kernel's state arguments
         self._kernel = backend.kernel(self.kernel_name, dtype=param.dtype) if self.uses_gradients else None
 
     def resolve(self):
@@ -60,9 +61,14 @@ class Optimizer:
         return np.zeros_like(param)
 
     def apply(self):
-        """One update of the bound parameters from the bound gradients."""
+        """One update of the bound parameters from the bound gradients: one kernel call,
+        kernel(param, grad, *state buffers in state_names order, *self._scalars())."""
         self.iterations += 1
-        self._step()
+        self._kernel(self._param, self._grad, *self._buffers, *self._scalars())
+
+    def _scalars(self):
+        """The kernel's scalar arguments for this step (after the state buffers)."""
+        raise NotImplementedError
 
     def get_config(self):
         return {"name": type(self).__name__, "learning_rate": self._lr,
@@ -108,8 +114,8 @@ class SGD(Optimizer):
             raise TypeError(f"SGD(nesterov=...) expects a bool. Received: nesterov={nesterov!r}")
         self.nesterov = nesterov
 
-    def _step(self):
-        self._kernel(self._param, self._grad, self.state["velocity"], self._lr, self.momentum, self.nesterov)
+    def _scalars(self):
+        return self._lr, self.momentum, self.nesterov
 
     def get_config(self):
         return {**super().get_config(), "nesterov": self.nesterov}
@@ -128,8 +134,8 @@ class Adagrad(Optimizer):
     def _initial_state(self, name, param):
         return np.full_like(param, self.initial_accumulator_value)
 
-    def _step(self):
-        self._kernel(self._param, self._grad, self.state["accumulator"], self._lr, self.epsilon)
+    def _scalars(self):
+        return self._lr, self.epsilon
 
 
 class RMSprop(Optimizer):
@@ -142,9 +148,8 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7):
         super().__init__(learning_rate, rho=rho, momentum=momentum, epsilon=epsilon)
 
-    def _step(self):
-        self._kernel(self._param, self._grad, self.state["velocity"], self.state["momentum"], self._lr,
-                     self.rho, self.momentum, self.epsilon)
+    def _scalars(self):
+        return self._lr, self.rho, self.momentum, self.epsilon
 
 
 class Adam(Optimizer):
@@ -158,11 +163,10 @@ class Adam(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
 
-    def _step(self):
+    def _scalars(self):
         t = self.iterations
         alpha = self._lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        self._kernel(self._param, self._grad, self.state["m"], self.state["v"], alpha, self.beta_1, self.beta_2,
-                     self.epsilon)
+        return alpha, self.beta_1, self.beta_2, self.epsilon
 
 
 class SimulatedAnnealing(Optimizer):

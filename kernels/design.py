@@ -40,8 +40,11 @@ CHUNK = 1 << 12
 # same bits).
 CONV_TILE = 1 << 13
 SAMPLE_CHUNKS = 16
+# Partial sums of a chunked reduction (chunks x the size of one partial) stay under PART_BUDGET elements.
+PART_BUDGET = 1 << 21
 
 C_MACROS = ([("FASTNN_NR", GEMM_NR)] + [(f"FASTNN_ROWS_{bits}", rows) for bits, rows in GEMM_ROWS.items()]
             + [("FASTNN_TAIL_STEPS", GEMM_TAIL_STEPS), ("FASTNN_TAIL_ROWS", GEMM_TAIL_ROWS)]
             + [("FASTNN_DENSE_PANEL", DENSE_PANEL), ("FASTNN_DENSE_COLS", DENSE_COLS), ("FASTNN_DENSE_TILE", DENSE_TILE)]
-            + [("FASTNN_GRAIN", GRAIN), ("FASTNN_GEMM_GRAIN", GEMM_GRAIN), ("FASTNN_CONV_TILE", CONV_TILE), ("FASTNN_SAMPLE_CHUNKS", SAMPLE_CHUNKS)])
+            + [("FASTNN_GRAIN", GRAIN), ("FASTNN_GEMM_GRAIN", GEMM_GRAIN), ("FASTNN_CONV_TILE", CONV_TILE), ("FASTNN_SAMPLE_CHUNKS", SAMPLE_CHUNKS)]
+            + [("FASTNN_PART_BUDGET", PART_BUDGET)])

@@ -26,10 +26,11 @@ cdef extern from *:
 # Reductions over rows (batch norm statistics, dw and db of conv2d) add per-chunk partial sums in chunk
 # order. The chunks depend on the sizes only, never on the thread count, so 1 and 8 threads give
 # bit-identical results. Each chunk holds at least GRAIN of work; there are at most MAX_CHUNKS of them and
-# their partial sums (chunks x part_size) stay under PART_BUDGET elements.
+# their partial sums (chunks x part_size) stay under kernels/design.py's PART_BUDGET elements.
 cdef enum:
     MAX_CHUNKS = 64
-    PART_BUDGET = 1 << 21
+cdef extern from *:
+    enum: PART_BUDGET "FASTNN_PART_BUDGET"
 
 
 cdef inline Py_ssize_t n_chunks(Py_ssize_t rows, Py_ssize_t work_per_row, Py_ssize_t part_size) noexcept nogil:

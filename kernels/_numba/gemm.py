@@ -1,4 +1,4 @@
-"""A register-blocked matrix product for the convolutions' GEMMs (Numba, with one LLVM intrinsic).
+"""A register-blocked matrix product for the dense layers' and the convolutions' GEMMs (Numba, with one LLVM intrinsic).
 
 c (M, N) (+)= A @ B, where A's rows start anywhere in a (a table of offsets: a matrix, its transpose, or a
 convolution's windows in place), the reduction may run in two levels (a window's rows, then the elements
@@ -37,6 +37,14 @@ MR, NR = GEMM_ROWS[VECTOR_BITS], GEMM_NR
 @jit
 def padded(n):
     return (n + NR - 1) // NR * NR
+
+
+# off[i] = i * stride for i < off.size: the table of A's row offsets for a matrix whose rows lie stride
+# apart (stride 1: the columns of a row-major matrix of that many rows, i.e. its transpose's rows)
+@jit
+def row_offsets(off, stride):
+    for i in range(off.size):
+        off[i] = i * stride
 
 
 def _block_python(c, ci, ldc, a, ao, aoi, b, bi, steps, mr, accumulate):

@@ -15,39 +15,35 @@ into im2row form:
   along the canvas's positions instead (_dot_nt: with K = 6 a 16-wide block is mostly padding).
 - dx: dP (n, Qp) = dz (n, K) @ wt (K, Qp), then col2im adds dP's rows into a zero canvas of the sample.
 - db: ones (1, n) @ dz (n, K16) through the same product; the planar layer's, the row sums of dz planar.
-Output rows are taken in tiles (TILE elements of a block or of dP; dz rows up to 4 TILE), never the batch.
+Output rows are taken in tiles (CONV_TILE elements of a block or of dP; dz rows up to 4 CONV_TILE), never the
+batch.
 The planar layer moves its output to channels-last and its dz to planar with _transpose.h's 8x8 vector
 transposes (a scalar loop there moves one float per store, at a stride of K floats).
 
-Parallel: forward, one sample per task. Backward, fixed chunks of samples (at most CHUNKS), each owned by one
+Parallel: forward, one sample per task. Backward, fixed chunks of samples (plan.py's Layout), each owned by one
 thread: dx of a sample needs no locks, and dw, db are summed into one partial per chunk, added in chunk
-order afterwards. The chunks depend on the shapes only (_shared.n_chunks), so 1 and 2 threads give
-bit-identical results. The work of a sample or chunk is a cdef function (memoryview slices cannot be
-assigned inside prange). Buffers come from scratch kept between calls (the section below): after a layer's
-first call, no array memory is allocated here.
+order afterwards. The chunks depend on the shapes only, so 1 and 2 threads give bit-identical results. The
+work of a sample or chunk is a cdef function (memoryview slices cannot be assigned inside prange). Buffers
+come from scratch kept between calls, laid out as plan.py's Layout says: after a layer's first call, no array
+memory is allocated here.
 """
 from functools import lru_cache
 
 import numpy as np
 
 from .._scratch import scratch
-from .plan import conv2d_plan
+from .plan import conv2d_layout, conv2d_plan
 
 from cython.parallel cimport prange, threadid
 
 from _gemm cimport deinterleave, gemm, interleave, padded
 from _shared cimport (GRAIN, RELU, SIGMOID, TANH, act_backward, act_forward, bind_threads, check_act, fastnn_threads,
-                      floating, n_chunks)
+                      floating)
 
 bind_threads()
 
-cdef extern from *:   # kernels/design.py's CONV_TILE and SAMPLE_CHUNKS, passed by setup.py
-    enum: TILE "FASTNN_CONV_TILE"
-    enum: CHUNKS "FASTNN_SAMPLE_CHUNKS"
-
-
-# A call's Plan (plan.py), read by field name into this C struct of the same names (Cython converts the
-# dict); computed once per shape.
+# A call's Plan and Layout (plan.py), read by field name into these C structs of the same names (Cython
+# converts the dicts); computed once per shape.
 cdef struct Plan:
     Py_ssize_t n, h, width, nc, kh, kw, nk, oh, ow, q
     int sh, sw, ph, pw
@@ -55,7 +51,13 @@ cdef struct Plan:
     Py_ssize_t wp, hp, pitch, run, qp, k16, rows, frows, grows, canvas, apitch, prow, k2
 
 
+cdef struct Layout:
+    Py_ssize_t shared, chunk, thread, ints, chunks
+    Py_ssize_t w_at, db_at, blk_at, pre_at, g_at, gt_at, dcv_at, dp_at, raw_at, go_at, taps_at, ko_at
+
+
 _plan = lru_cache(maxsize=64)(conv2d_plan)
+_layout = lru_cache(maxsize=64)(conv2d_layout)
 
 
 def _call_plan(x, w, out, sh, sw, ph, pw):
@@ -68,80 +70,23 @@ cdef Plan _plan_of(plan) except *:
     return plan._asdict()
 
 
-# -- scratch ---------------------------------------------------------------------------------------
-# A call's buffers are views of two flat arrays kept between calls for the call's shapes (kernels/_scratch.py,
-# as the Numba backend's): a float and an intp one, each a part shared by the whole call, then (float) one
-# part per chunk and one per thread. Parts start on 64-byte boundaries (_al). The kernels rely on what they
-# never write staying zero: the canvas borders, g's columns past K, gt's dropped positions.
-#   forward, float shared: bias (K16), then wk (K, Q) planar or W (Q, K16); per thread: canvas, block (acc
-#     (K, apitch) planar, else res (frows OW, K16)); int: the filters' offsets in wk, or the outputs' in the
-#     canvas.
-#   backward, float shared: wt (K, Qp), a one (db's ones @ dz); per chunk: the dw partial (prow, K16) and db's
-#     (K16); per thread: canvas, g (dz rows padded to K16, when K < K16), gt (dz planar, first layer), then
-#     dcanvas and dP (with dx); int: the window elements' offsets, dz's rows', the taps' and gt's rows'.
-
-cdef inline Py_ssize_t _al(Py_ssize_t n) noexcept nogil:
-    """n rounded up to 16 elements: the next part starts on a cache line (64 bytes of float32)."""
-    return (n + 15) // 16 * 16
-
-
-# The sizes of a call's scratch parts and where each piece starts in them (elements): derived here only, read
-# by the kernels (the scratch section's comment above lists the pieces).
-cdef struct Layout:
-    Py_ssize_t shared, chunk, thread, ints, chunks   # part sizes (chunk, thread: one of each), chunks
-    Py_ssize_t w_at      # shared: forward, wk or W after the bias; backward, the one after wt
-    Py_ssize_t db_at     # chunk (backward): db's partial after the dw partial
-    Py_ssize_t blk_at    # thread (forward): the block after the canvas
-    Py_ssize_t g_at, gt_at, dcv_at, dp_at   # thread (backward): after the canvas, g, gt, dcanvas, dP
-    Py_ssize_t go_at, taps_at, ko_at        # ints (backward): after the window elements, dz's rows, taps, gt's rows
-
-
-cdef Layout _layout(const Plan *p, bint backward, bint with_dx) noexcept:
-    cdef Layout l
-    cdef Py_ssize_t rp = p.rows * p.ow
-    l.chunk, l.chunks, l.db_at, l.blk_at, l.g_at, l.gt_at, l.dcv_at, l.dp_at = 0, 1, 0, 0, 0, 0, 0, 0
-    l.go_at, l.taps_at, l.ko_at = 0, 0, 0
-    if not backward:
-        l.w_at = _al(p.k16)
-        l.shared = l.w_at + _al(p.nk * p.q if p.direct else p.q * p.k16)
-        l.blk_at = _al(p.canvas)
-        l.thread = l.blk_at + _al(p.nk * p.apitch if p.direct else p.frows * p.ow * p.k16)
-        l.ints = p.nk if p.direct else p.oh * p.ow
-        return l
-    l.w_at = _al(p.nk * p.qp)
-    l.shared = l.w_at + _al(1)
-    l.db_at = p.prow * p.k16
-    l.chunk = _al(l.db_at + p.k16)
-    l.chunks = min(<Py_ssize_t>CHUNKS, n_chunks(p.n, p.oh * p.ow * p.q * p.nk, l.chunk))
-    l.g_at = _al(p.canvas)
-    l.gt_at = l.g_at + _al(0 if p.k16 == p.nk else p.grows * p.ow * p.k16)
-    l.dcv_at = l.gt_at + _al(p.k2 * p.oh * p.wp if p.direct else 0)
-    l.dp_at = l.dcv_at + (_al(p.canvas) if with_dx else 0)
-    l.thread = l.dp_at + (_al(rp * p.qp) if with_dx else 0)
-    l.go_at = _al(p.q)
-    l.taps_at = l.go_at + _al(rp)
-    l.ko_at = l.taps_at + _al(p.prow)
-    l.ints = l.ko_at + _al(p.k2)
-    return l
+cdef Layout _layout_of(layout) except *:
+    return layout._asdict()
 
 
 # (float elements, int elements, int type) of a call's scratch: _scratch.scratch's `sizes`
-def _scratch_sizes(x, plan, bint backward, bint with_dx, Py_ssize_t threads):
-    cdef Plan p = _plan_of(plan)
-    cdef Layout l = _layout(&p, backward, with_dx)
-    return l.shared + l.chunks * l.chunk + threads * l.thread, l.ints, np.intp
+def _scratch_sizes(x, lay, Py_ssize_t threads):
+    return lay.shared + lay.chunks * lay.chunk + threads * lay.thread, lay.ints, np.intp
 
 
-# (shared float part, chunk parts (chunks, chunk), thread parts (threads, thread), int part, chunks)
-def _call_scratch(name, x, plan, bint backward, bint with_dx):
-    cdef Plan p = _plan_of(plan)
-    cdef Layout l = _layout(&p, backward, with_dx)
+# the scratch of a call laid out as plan.py says: (shared float part, chunk parts (chunks, chunk), thread
+# parts (threads, thread), int part). The key holds the plan: what stays zero depends on the geometry.
+def _call_scratch(name, x, plan, lay, with_dx):
     threads = fastnn_threads()
-    fbuf, ibuf = scratch((name, plan, x.dtype.char, with_dx, threads), _scratch_sizes, x, plan, backward, with_dx,
-                         threads)
-    at = l.shared + l.chunks * l.chunk
-    return (fbuf[:l.shared], fbuf[l.shared:at].reshape(l.chunks, l.chunk),
-            fbuf[at:at + threads * l.thread].reshape(threads, l.thread), ibuf[:l.ints], l.chunks)
+    fbuf, ibuf = scratch((name, plan, x.dtype.char, with_dx, threads), _scratch_sizes, x, lay, threads)
+    at = lay.shared + lay.chunks * lay.chunk
+    return (fbuf[:lay.shared], fbuf[lay.shared:at].reshape(lay.chunks, lay.chunk),
+            fbuf[at:at + threads * lay.thread].reshape(threads, lay.thread), ibuf[:lay.ints])
 
 
 # -- forward ---------------------------------------------------------------------------------------
@@ -152,17 +97,18 @@ def conv2d_forward(out, x, w, b, int sh, int sw, int ph, int pw, int act):
     if out.size == 0:
         return
     plan = _call_plan(x, w, out, sh, sw, ph, pw)
-    shared, _, per_thread, ints, _ = _call_scratch("conv2d_forward", x, plan, False, False)
+    layout = _layout(plan, False, False)
+    shared, _, per_thread, ints = _call_scratch("conv2d_forward", x, plan, layout, False)
     _forward(out.reshape(-1), x.reshape(x.shape[0], x.shape[1], -1), w.reshape(-1), b, shared, per_thread, ints,
-             plan, act)
+             plan, layout, act)
 
 
 def _forward(floating[::1] out, const floating[:, :, ::1] x, const floating[::1] w, const floating[::1] b,
-             floating[::1] shared, floating[:, ::1] per_thread, Py_ssize_t[::1] ints, plan, int act):
+             floating[::1] shared, floating[:, ::1] per_thread, Py_ssize_t[::1] ints, plan, layout, int act):
     cdef Py_ssize_t s, tid, i, j, r, o
     cdef Plan call = _plan_of(plan)
     cdef Plan *pl = &call
-    cdef Layout lay = _layout(pl, False, False)
+    cdef Layout lay = _layout_of(layout)
     cdef Py_ssize_t k = pl.nk, k16 = pl.k16, q = pl.q
     cdef floating[::1] bias = shared[:k16]
     cdef floating[::1] weights = shared[lay.w_at:]
@@ -192,7 +138,7 @@ cdef int _forward_sample(floating[::1] out, const floating[:, :, ::1] x, const f
                          const Plan *pl, const Layout *lay, int act) except -1 nogil:
     cdef Py_ssize_t t, oh0, nr, n, i, r, o, p, first, k = pl.nk, k16 = pl.k16
     cdef floating[::1] cv = mine[:pl.canvas]
-    cdef floating[::1] blk = mine[lay.blk_at:]
+    cdef floating[::1] blk = mine[lay.blk_at:lay.pre_at]
     _fill_canvas(cv, x, s, pl)
     for t in range((pl.oh + pl.frows - 1) // pl.frows):
         oh0 = t * pl.frows
@@ -271,20 +217,21 @@ def conv2d_backward(dx, dw, db, dout, x, w, out, int sh, int sw, int ph, int pw,
                 a[...] = 0
         return
     plan = _call_plan(x, w, dout, sh, sw, ph, pw)
-    shared, parts, per_thread, ints, chunks = _call_scratch("conv2d_backward", x, plan, True, dx is not None)
+    layout = _layout(plan, True, dx is not None)
+    shared, parts, per_thread, ints = _call_scratch("conv2d_backward", x, plan, layout, dx is not None)
     xs = x.reshape(x.shape[0], x.shape[1], -1)
     # without dx, an empty view stands in for it
     _backward(dw.reshape(-1), db, dout.reshape(-1), out.reshape(-1), xs, w.reshape(-1), shared, parts, per_thread,
-              ints, xs[:0] if dx is None else dx.reshape(xs.shape), plan, act)
+              ints, xs[:0] if dx is None else dx.reshape(xs.shape), plan, layout, act)
 
 
 def _backward(floating[::1] dw, floating[::1] db, floating[::1] dout, const floating[::1] out,
               const floating[:, :, ::1] x, const floating[::1] w, floating[::1] shared, floating[:, ::1] parts,
-              floating[:, ::1] per_thread, Py_ssize_t[::1] ints, floating[:, :, ::1] dx, plan, int act):
+              floating[:, ::1] per_thread, Py_ssize_t[::1] ints, floating[:, :, ::1] dx, plan, layout, int act):
     cdef Py_ssize_t ch, s, tid, i, j, r, o, p
     cdef Plan call = _plan_of(plan)
     cdef Plan *pl = &call
-    cdef Layout lay = _layout(pl, True, dx.shape[0] > 0)
+    cdef Layout lay = _layout_of(layout)
     cdef Py_ssize_t k = pl.nk, k16 = pl.k16, q = pl.q, nch = parts.shape[0], rp = pl.rows * pl.ow
     cdef floating[::1] wt = shared[:k * pl.qp]
     cdef floating[::1] ones = shared[lay.w_at:lay.w_at + 1]
@@ -338,7 +285,7 @@ cdef int _backward_sample(floating[::1] dout, const floating[::1] out, const flo
     cdef floating[::1] g = mine[lay.g_at:lay.gt_at]
     cdef floating[::1] gt = mine[lay.gt_at:lay.dcv_at]
     cdef floating[::1] dcv = mine[lay.dcv_at:lay.dp_at]
-    cdef floating[::1] dpt = mine[lay.dp_at:lay.thread]
+    cdef floating[::1] dpt = mine[lay.dp_at:lay.raw_at]
     _activate_grad(dout, out, base, base + size, act)   # dz = dout act'(out), in place
     _fill_canvas(cv, x, s, pl)
     if pl.direct:   # dw (taps, K) by dot products along the canvas's positions, with dz planar (gt); db its row sums

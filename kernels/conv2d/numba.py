@@ -1,6 +1,6 @@
 """2-D convolution (Numba), channels-last, bias and activation fused: the hot loops of the CNN path.
 
-Legend, the canvas, Q, Qp, K16 and every size of a call: plan.py (the Plan both backends share).
+Legend, the canvas, Q, Qp, K16, every size of a call and its scratch layout: plan.py (shared by both backends).
 
 Every product is _numba.gemm.gemm (a register-blocked microkernel: a 16-wide block of the result in
 registers), and it reads its operands where they lie, through a table of row offsets and a two-level
@@ -23,16 +23,20 @@ makes Numba emit a wraparound select per element, which stops LLVM from vectoris
 run out of place (from a scratch block, or from a copy of dout): called in place, LLVM's runtime overlap
 check fails and the element-wise loop falls back to scalar code, about 5x slower.
 
-Parallel over fixed chunks of samples, each owned by one thread: dx needs no locks and dw/db are summed
-into one partial per chunk, added in chunk order after the parallel loop. The chunks depend on the shape
-only, never on the thread count, so 1 and 2 threads give bit-identical results.
+Parallel over samples: the forward gives each thread a contiguous share; the backward runs fixed chunks of
+samples (plan.py's Layout), each owned by one thread: dx needs no locks and dw/db are summed into one
+partial per chunk, added in chunk order after the parallel loop. The chunks depend on the shape only, never
+on the thread count, so 1 and 2 threads give bit-identical results. The Plan and the Layout are computed in
+Python once per shape and handed to the compiled functions as named tuples.
 """
+from functools import lru_cache
+
 import numpy as np
 
-from .._numba.chunks import aligned, parallel, sample_chunks, take, worker_threads
+from .._numba.chunks import parallel, worker_threads
 from .._numba.config import jit, pjit, prange
-from .._numba.gemm import gemm, padded
-from .plan import conv2d_plan
+from .._numba.gemm import gemm, padded, row_offsets
+from .plan import Layout, Plan, conv2d_layout, conv2d_plan
 from .._scratch import scratch
 from ..activations.numba import backward_flat, check_code, forward_flat
 
@@ -144,15 +148,6 @@ def _row_sums(sums, a):
         sums[i] = t
 
 
-# sums (>=J,) += the column sums of a[:n] (n, J)
-@jit
-def _col_sums(sums, a, n):
-    for r in range(n):
-        ar = a[r]
-        for j in range(ar.size):
-            sums[j] += ar[j]
-
-
 # g[:nr, :K] <- rows [r0, r0+nr) of the sample's dz (R, K); g's columns past K are never written (zeros)
 @jit
 def _load_rows(g, dz, r0, nr):
@@ -161,17 +156,6 @@ def _load_rows(g, dz, r0, nr):
         gr, src = g[r], dz[r0 + r]
         for j in range(k):
             gr[j] = src[j]
-
-
-_conv2d_plan = jit(conv2d_plan)
-
-
-# the call's Plan (plan.py): x (N,H,W,C), w (KH,KW,C,K), an OH x OW output
-@jit
-def _plan(x, w, oh, ow, sh, sw, ph, pw):
-    n, h, wd, c = x.shape
-    kh, kw, _, k = w.shape
-    return _conv2d_plan(n, h, wd, c, kh, kw, k, oh, ow, sh, sw, ph, pw)
 
 
 # wt (K, >=Q) <- wt[k, (i KW + j) C + c] = w[i, j, c, k], zero padded (dx's B; the planar forward's wk)
@@ -184,13 +168,6 @@ def _pack_weights(wt, w):
     for j in range(q):
         for i in range(k):
             wt[i, j] = wf[j, i]
-
-
-# off <- 0, step, 2 step, ...
-@jit
-def _strides(off, step):
-    for i in range(off.size):
-        off[i] = i * step
 
 
 # off <- the offsets of the KH*KW taps in the flat canvas, then zeros (padding taps)
@@ -219,52 +196,32 @@ def _window_offsets(off, kh, kw, c, pitch):
 
 
 # -- scratch ---------------------------------------------------------------------------------------
-# A call's buffers are views of two flat scratch arrays kept by kernels/_scratch.py for the call's shapes: a float
-# and an int64 one, each a part shared by the chunks, then one equal part per chunk.
-
-# the scratch parts of a call: float shared, float per thread, float per chunk, int shared; samples per chunk,
-# chunks. Forward, shared: bias, then wk (planar) or W; per thread: pre, canvas, then acc (planar) or the
-# output block; int: the filters' offsets in wk, or the outputs' in the canvas. Backward, shared: wt; per
-# chunk: the dw partial and db's; per thread: g, raw, canvas, gt (first layer), then dcanvas and dP (with
-# dx); int: the window elements' offsets, g's rows', then the taps' and gt's rows' (first layer).
-# A thread's part serves every chunk it runs, so it stays in cache from one chunk to the next; a part per
-# chunk (16 of them, each cold when its chunk starts) measured 15-22% slower in a LeNet-5 epoch than fresh
-# allocations, which malloc hands back hot. Only the partial sums, which must not depend on the thread
-# count, are per chunk.
-@jit
-def _layout(x, w, oh, ow, sh, sw, ph, pw, backward, with_dx):
-    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
-    k, q, k16 = p.nk, p.q, p.k16
-    per, chunks = sample_chunks(p.n, p.n * oh * ow * k * q)
-    canvas = aligned(p.canvas)
-    if not backward:
-        thread = aligned(p.frows * ow * k) + canvas
-        if p.direct:
-            return aligned(k16) + aligned(k * q), thread + aligned(k * p.apitch), 0, aligned(k), per, chunks
-        return aligned(k16) + aligned(q * k16), thread + aligned(p.frows * ow * k16), 0, aligned(oh * ow), per, chunks
-    rp = p.rows * ow
-    thread = aligned(p.grows * ow * k16) + aligned(oh * ow * k) + canvas
-    ishared = aligned(q) + aligned(rp)
-    if p.direct:
-        thread += aligned(p.k2 * oh * p.wp)
-        ishared += aligned(p.prow) + aligned(p.k2)
-    if with_dx:
-        thread += canvas + aligned(rp * p.qp)
-    return aligned(k * p.qp), thread, aligned(p.prow * k16) + aligned(k16), ishared, per, chunks
+# A call's buffers are views of two flat scratch arrays kept by kernels/_scratch.py for the call's shapes, laid
+# out as plan.py's Layout says. A thread's part serves every sample or chunk it runs, so it stays in cache from
+# one to the next; a part per chunk (16 of them, each cold when its chunk starts) measured 15-22% slower in a
+# LeNet-5 epoch than fresh allocations, which malloc hands back hot. Only the partial sums, which must not
+# depend on the thread count, are per chunk.
+# The compiled functions get the Plan and the Layout as plain tuples and name their fields again (Plan(*pt)):
+# Numba types a plain tuple of ints in C, a named tuple in Python (about 4 us a call).
+@lru_cache(maxsize=64)
+def _geometry(x_shape, w_shape, oh, ow, sh, sw, ph, pw, backward, with_dx):
+    p = conv2d_plan(*x_shape, *w_shape[:2], w_shape[3], oh, ow, sh, sw, ph, pw)
+    lay = conv2d_layout(p, backward, with_dx)
+    return p, lay, tuple(p), tuple(lay)
 
 
 # elements of the two scratch buffers, their int type: _scratch.scratch's `sizes`
-def _scratch_sizes(x, w, oh, ow, sh, sw, ph, pw, backward, with_dx, threads):
-    shared, thread, chunk, ishared, _, chunks = _layout(x, w, oh, ow, sh, sw, ph, pw, backward, with_dx)
-    return shared + chunks * chunk + threads * thread, ishared, np.int64
+def _scratch_sizes(x, lay, threads):
+    return lay.shared + lay.chunks * lay.chunk + threads * lay.thread, lay.ints, np.int64
 
 
-# the float and int scratch of a call, and the threads it runs on (one per chunk at most)
-def _call_scratch(name, x, w, out, sh, sw, ph, pw, backward, with_dx):
-    oh, ow = out.shape[1], out.shape[2]
+# the call's Plan and Layout, its float and int scratch, and the threads it runs on (one per chunk at most).
+# The key holds the plan: what stays zero in the scratch depends on the geometry.
+def _call(name, x, w, out, sh, sw, ph, pw, backward, with_dx):
+    p, lay, pt, lt = _geometry(x.shape, w.shape, out.shape[1], out.shape[2], sh, sw, ph, pw, backward, with_dx)
     threads = worker_threads()
-    key = (name, x.shape, w.shape, out.shape, sh, sw, ph, pw, x.dtype.char, with_dx, threads)
-    return (*scratch(key, _scratch_sizes, x, w, oh, ow, sh, sw, ph, pw, backward, with_dx, threads), threads)
+    fbuf, ibuf = scratch((name, pt, x.dtype.char, with_dx, threads), _scratch_sizes, x, lay, threads)
+    return pt, lt, fbuf, ibuf, threads
 
 
 # -- forward ---------------------------------------------------------------------------------------
@@ -272,27 +229,24 @@ def _call_scratch(name, x, w, out, sh, sw, ph, pw, backward, with_dx):
 # samples [lo, hi): out (N,OH,OW,K) = act(conv(x, w) + bias). sf/si: the shared scratch (bias, then wk or W;
 # their row offsets), cf: the running thread's.
 @jit
-def _forward_chunk(out, x, w, sf, si, cf, sh, sw, ph, pw, act, lo, hi):
-    _, h, wd, c = x.shape
-    kh, kw, _, k = w.shape
-    _, oh, ow, _ = out.shape
-    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
+def _forward_samples(out, x, w, sf, si, cf, p, lay, act, lo, hi):
+    h, wd, c, k, oh, ow, kh, kw = p.h, p.width, p.nc, p.nk, p.oh, p.ow, p.kh, p.kw
     direct, wp, hp, frows, k16, q, pitch, run = p.direct, p.wp, p.hp, p.frows, p.k16, p.q, p.pitch, p.run
-    bias, at = take(sf, 0, k16)
-    pre, ac = take(cf, 0, frows * ow * k)   # a block before the activation, which runs out of place
-    cv, ac = take(cf, ac, p.canvas)
+    bias = sf[:k16]
+    cv = cf[:p.canvas]
     canvas = cv[:hp * pitch].reshape(hp, pitch)
+    pre = cf[lay.pre_at:lay.pre_at + frows * ow * k]   # a block before the activation, which runs out of place
     if direct:
-        wk = sf[at:at + k * kh * kw]   # wk[k, tap]
+        wk = sf[lay.w_at:lay.w_at + k * kh * kw]   # wk[k, tap]
         apitch = p.apitch
-        accf = cf[ac:ac + k * apitch]
+        accf = cf[lay.blk_at:lay.blk_at + k * apitch]
         acc = accf.reshape(k, apitch)
     else:
-        wq = sf[at:at + q * k16]   # W (Q, K16): w's rows, zero padded to K16 filters
-        resf = cf[ac:ac + frows * ow * k16]
+        wq = sf[lay.w_at:lay.w_at + q * k16]   # W (Q, K16): w's rows, zero padded to K16 filters
+        resf = cf[lay.blk_at:lay.blk_at + frows * ow * k16]
         res = resf.reshape(frows * ow, k16)
     for s in range(lo, hi):
-        _fill_canvas(canvas, x[s].reshape(h, wd * c), hp, ph, pw, c)
+        _fill_canvas(canvas, x[s].reshape(h, wd * c), hp, p.ph, p.pw, c)
         os = out[s].reshape(oh * ow * k)
         for oh0 in range(0, oh, frows):
             nr = min(frows, oh - oh0)
@@ -322,93 +276,86 @@ def _forward_chunk(out, x, w, sf, si, cf, sh, sw, ph, pw, act, lo, hi):
 # the shared scratch: the bias (zeros when b is None, and past K), then wk and the filters' offsets in it
 # (planar) or W and the outputs' offsets in the canvas
 @jit
-def _forward_setup(sf, si, x, w, b, oh, ow, sh, sw, ph, pw):
-    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
-    c, k, k16, q = p.nc, p.nk, p.k16, p.q
-    bias, at = take(sf, 0, k16)
+def _forward_setup(sf, si, w, b, p, lay):
+    k, k16, q = p.nk, p.k16, p.q
+    bias = sf[:k16]
     bias[:] = 0
     if b is not None:
         bias[:k] = b
     if p.direct:
-        _pack_weights(sf[at:at + k * q].reshape(k, q), w)
-        _strides(si[:k], q)
+        _pack_weights(sf[lay.w_at:lay.w_at + k * q].reshape(k, q), w)
+        row_offsets(si[:k], q)
     else:
-        wq = sf[at:at + q * k16].reshape(q, k16)
+        wq = sf[lay.w_at:lay.w_at + q * k16].reshape(q, k16)
         wq[:] = 0
         wq[:, :k] = w.reshape(q, k)
-        _output_offsets(si[:oh * ow], oh, ow, sh, sw, c, p.pitch)
+        _output_offsets(si[:p.oh * p.ow], p.oh, p.ow, p.sh, p.sw, p.nc, p.pitch)
 
 
-# thread t runs chunks t, t + threads, ... with its own scratch ft[t]
+# thread t runs samples [t N / threads, (t + 1) N / threads) with its own scratch ft[t]
 @pjit
-def _forward_parallel(out, x, w, sf, si, ft, sh, sw, ph, pw, act, per, chunks):
-    n, threads = x.shape[0], ft.shape[0]
+def _forward_parallel(out, x, w, sf, si, ft, p, lay, act):
+    n, threads = p.n, ft.shape[0]
     for t in prange(threads):
-        for ch in range(t, chunks, threads):
-            _forward_chunk(out, x, w, sf, si, ft[t], sh, sw, ph, pw, act, ch * per, min(n, (ch + 1) * per))
+        _forward_samples(out, x, w, sf, si, ft[t], p, lay, act, t * n // threads, (t + 1) * n // threads)
 
 
 @jit
-def _forward(out, x, w, b, sh, sw, ph, pw, act, fbuf, ibuf, threads):
-    _, oh, ow, _ = out.shape
-    shared, thread, _, ishared, per, chunks = _layout(x, w, oh, ow, sh, sw, ph, pw, False, False)
-    sf, si = fbuf[:shared], ibuf[:ishared]
-    ft = fbuf[shared:shared + threads * thread].reshape(threads, thread)
-    _forward_setup(sf, si, x, w, b, oh, ow, sh, sw, ph, pw)
-    if chunks == 1 or threads == 1:
-        _forward_chunk(out, x, w, sf, si, ft[0], sh, sw, ph, pw, act, 0, x.shape[0])
+def _forward(out, x, w, b, pt, lt, act, fbuf, ibuf, threads):
+    p, lay = Plan(*pt), Layout(*lt)
+    sf, si = fbuf[:lay.shared], ibuf[:lay.ints]
+    ft = fbuf[lay.shared:lay.shared + threads * lay.thread].reshape(threads, lay.thread)
+    _forward_setup(sf, si, w, b, p, lay)
+    if threads == 1 or p.n == 1 or not parallel(p.n * p.oh * p.ow * p.nk * p.q):
+        _forward_samples(out, x, w, sf, si, ft[0], p, lay, act, 0, p.n)
     else:
-        _forward_parallel(out, x, w, sf, si, ft, sh, sw, ph, pw, act, per, chunks)
+        _forward_parallel(out, x, w, sf, si, ft, p, lay, act)
 
 
 # x (N,H,W,C) w (KH,KW,C,K) b (K,) or None  ->  out (N,OH,OW,K)
 def conv2d_forward(out, x, w, b, sh, sw, ph, pw, act):
     check_code(act)
-    fbuf, ibuf, threads = _call_scratch("conv2d_forward", x, w, out, sh, sw, ph, pw, False, False)
-    _forward(out, x, w, b, sh, sw, ph, pw, act, fbuf, ibuf, threads)
+    pt, lt, fbuf, ibuf, threads = _call("conv2d_forward", x, w, out, sh, sw, ph, pw, False, False)
+    _forward(out, x, w, b, pt, lt, act, fbuf, ibuf, threads)
 
 
 # -- backward --------------------------------------------------------------------------------------
 
 # samples [lo, hi): dout <- dz in place; the chunk's partials: dwp (Q, K16) its dw, dbp (K16,) its db;
-# dx[lo:hi] unless dx is empty (no input gradient). wt and si: the shared scratch (packed weights, offset
-# tables); cf: the running thread's.
+# dx[lo:hi] unless dx is empty (no input gradient). sf and si: the shared scratch (packed weights and a one,
+# offset tables); cf: the running thread's.
 @jit
-def _backward_chunk(dx, dout, x, w, wt, si, part, cf, out, sh, sw, ph, pw, act, lo, hi):
-    _, h, wd, c = x.shape
-    kh, kw, _, k = w.shape
-    _, oh, ow, _ = dout.shape
-    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
+def _backward_samples(dx, dout, x, w, sf, si, part, cf, out, p, lay, act, lo, hi):
+    h, wd, c, k, oh, ow, kh, kw, sh, sw = p.h, p.width, p.nc, p.nk, p.oh, p.ow, p.kh, p.kw, p.sh, p.sw
     direct, wp, hp, rows, qp, k16, grows = p.direct, p.wp, p.hp, p.rows, p.qp, p.k16, p.grows
     q, pitch, rp = p.q, p.pitch, rows * ow
     with_dx = dx.shape[0] > 0
-    dwp, at = take(part, 0, p.prow * k16)
-    dbp = part[at:at + k16]
+    wt, ones = sf[:k * qp], sf[lay.w_at:lay.w_at + 1]
+    dwp, dbp = part[:p.prow * k16], part[lay.db_at:lay.db_at + k16]
     dwp[:] = 0
     dbp[:] = 0
-    gf, at = take(cf, 0, grows * ow * k16)
-    g = gf.reshape(grows * ow, k16)
-    raw, at = take(cf, at, oh * ow * k)
-    cv, at = take(cf, at, p.canvas)
+    cv = cf[:p.canvas]
     canvas = cv[:hp * pitch].reshape(hp, pitch)
-    elements, it = take(si, 0, q)
-    go, it = take(si, it, rp)
+    gf = cf[lay.g_at:lay.gt_at]
+    g = gf.reshape(gf.size // k16, k16)
+    raw = cf[lay.raw_at:lay.raw_at + oh * ow * k]
+    elements, go = si[:q], si[lay.go_at:lay.go_at + rp]
     if direct:
-        gtf, at = take(cf, at, p.k2 * oh * wp)
+        gtf = cf[lay.gt_at:lay.gt_at + p.k2 * oh * wp]
         gt = gtf.reshape(p.k2, oh * wp)   # dz planar, row pitch Wp; thrown-away positions stay 0
-        taps, it = take(si, it, p.prow)   # taps in fours, filters in pairs: less padding than 4x2
-        ko = si[it:it + p.k2]
+        taps = si[lay.taps_at:lay.taps_at + p.prow]   # taps in fours, filters in pairs: less padding than 4x2
+        ko = si[lay.ko_at:lay.ko_at + p.k2]
     if with_dx:
-        dcv, at = take(cf, at, cv.size)
+        dcv = cf[lay.dcv_at:lay.dcv_at + p.canvas]
         dcanvas = dcv[:hp * pitch].reshape(hp, pitch)
-        dpf = cf[at:at + rp * qp]
+        dpf = cf[lay.dp_at:lay.dp_at + rp * qp]
         dp = dpf.reshape(rp, qp)
     for s in range(lo, hi):
         dzf = dout[s].reshape(oh * ow * k)
         raw[:] = dzf
         backward_flat(dzf, raw, out[s].reshape(oh * ow * k), act)
         dz = dout[s].reshape(oh * ow, k)
-        _fill_canvas(canvas, x[s].reshape(h, wd * c), hp, ph, pw, c)
+        _fill_canvas(canvas, x[s].reshape(h, wd * c), hp, p.ph, p.pw, c)
         if direct:   # dw (taps, K) by dot products along the canvas's positions: long and contiguous
             _transpose(gt, dzf, oh, ow, k, wp, True)
             _row_sums(dbp, gt)
@@ -425,31 +372,29 @@ def _backward_chunk(dx, dout, x, w, wt, si, part, cf, out, sh, sw, ph, pw, act, 
             else:
                 _load_rows(g, dz, oh0 * ow, n)
                 gs = gf
-            if not direct:   # dwp (Q, K16) += windows^T (Q, n) @ dz (n, K16): positions step sh pitch, sw C
-                _col_sums(dbp, gs.reshape(gs.size // k16, k16), n)
+            if not direct:   # dwp (Q, K16) += windows^T (Q, n) @ dz (n, K16): positions step sh pitch, sw C;
+                # dbp (1, K16) += ones (1, n) @ dz (n, K16)
                 gemm(dwp, k16, q, k16, cv[oh0 * sh * pitch:], elements, gs,
                      ((nr, sh * pitch, ow * k16), (ow, sw * c, k16)), True)
+                gemm(dbp, k16, 1, k16, ones, go, gs, ((1, 0, 0), (n, 0, k16)), True)
             for r0 in range(0, nr if with_dx else 0, rows):   # dP (n, Qp) = dz (n, K) @ wt (K, Qp), col2im
                 nr2 = min(rows, nr - r0)
                 gemm(dpf, qp, nr2 * ow, qp, gs[r0 * ow * k16:], go, wt, ((1, 0, 0), (k, 1, qp)), False)
                 _col2im(dp, dcanvas, oh0 + r0, nr2, ow, kh, kw, c, sh, sw)
         if with_dx:
-            _read_canvas(dx[s].reshape(h, wd * c), dcanvas, hp, ph, pw, c)
+            _read_canvas(dx[s].reshape(h, wd * c), dcanvas, hp, p.ph, p.pw, c)
 
 
-# the shared scratch: packed weights, then the offset tables
+# the shared scratch: packed weights and a one, then the offset tables
 @jit
-def _backward_setup(sf, si, x, w, oh, ow, sh, sw, ph, pw):
-    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
+def _backward_setup(sf, si, w, p, lay):
     _pack_weights(sf[:p.nk * p.qp].reshape(p.nk, p.qp), w)
-    elements, it = take(si, 0, p.q)
-    _window_offsets(elements, p.kh, p.kw, p.nc, p.pitch)
-    go, it = take(si, it, p.rows * ow)
-    _strides(go, p.k16)
+    sf[lay.w_at] = 1
+    _window_offsets(si[:p.q], p.kh, p.kw, p.nc, p.pitch)
+    row_offsets(si[lay.go_at:lay.go_at + p.rows * p.ow], p.k16)
     if p.direct:
-        taps, it = take(si, it, p.prow)
-        _tap_offsets(taps, p.kh, p.kw, p.wp)
-        _strides(si[it:it + p.k2], oh * p.wp)
+        _tap_offsets(si[lay.taps_at:lay.taps_at + p.prow], p.kh, p.kw, p.wp)
+        row_offsets(si[lay.ko_at:lay.ko_at + p.k2], p.oh * p.wp)
 
 
 # dw (KH,KW,C,K) <- the sum of the chunks' dw partials (fs: one row per chunk, the dw partial (Q, K16) then
@@ -474,38 +419,36 @@ def _reduce_partials(dw, db, fs, k16, db_at):
 
 # thread t runs chunks t, t + threads, ... with its own scratch ft[t]; chunk ch sums into fs[ch]
 @pjit
-def _backward_parallel(dx, dout, x, w, wt, si, fs, ft, out, sh, sw, ph, pw, act, per, chunks):
-    n, threads = x.shape[0], ft.shape[0]
+def _backward_parallel(dx, dout, x, w, sf, si, fs, ft, out, p, lay, act):
+    n, chunks, threads = p.n, lay.chunks, ft.shape[0]
     for t in prange(threads):
         for ch in range(t, chunks, threads):
-            _backward_chunk(dx, dout, x, w, wt, si, fs[ch], ft[t], out, sh, sw, ph, pw, act, ch * per,
-                            min(n, (ch + 1) * per))
+            _backward_samples(dx, dout, x, w, sf, si, fs[ch], ft[t], out, p, lay, act, ch * n // chunks,
+                              (ch + 1) * n // chunks)
 
 
 @jit
-def _backward(dx, dw, db, dout, x, w, out, sh, sw, ph, pw, act, fbuf, ibuf, threads):
-    _, oh, ow, k = dout.shape
-    with_dx = dx.shape[0] > 0
-    shared, thread, chunk, ishared, per, chunks = _layout(x, w, oh, ow, sh, sw, ph, pw, True, with_dx)
-    wt, si = fbuf[:shared], ibuf[:ishared]
-    fs = fbuf[shared:shared + chunks * chunk].reshape(chunks, chunk)
-    at = shared + chunks * chunk
-    ft = fbuf[at:at + threads * thread].reshape(threads, thread)
-    _backward_setup(wt, si, x, w, oh, ow, sh, sw, ph, pw)
+def _backward(dx, dw, db, dout, x, w, out, pt, lt, act, fbuf, ibuf, threads):
+    p, lay = Plan(*pt), Layout(*lt)
+    n, chunks = p.n, lay.chunks
+    sf, si = fbuf[:lay.shared], ibuf[:lay.ints]
+    fs = fbuf[lay.shared:lay.shared + chunks * lay.chunk].reshape(chunks, lay.chunk)
+    at = lay.shared + chunks * lay.chunk
+    ft = fbuf[at:at + threads * lay.thread].reshape(threads, lay.thread)
+    _backward_setup(sf, si, w, p, lay)
     if chunks == 1 or threads == 1:
         for ch in range(chunks):
-            _backward_chunk(dx, dout, x, w, wt, si, fs[ch], ft[0], out, sh, sw, ph, pw, act, ch * per,
-                            min(x.shape[0], (ch + 1) * per))
+            _backward_samples(dx, dout, x, w, sf, si, fs[ch], ft[0], out, p, lay, act, ch * n // chunks,
+                              (ch + 1) * n // chunks)
     else:
-        _backward_parallel(dx, dout, x, w, wt, si, fs, ft, out, sh, sw, ph, pw, act, per, chunks)
-    p = _plan(x, w, oh, ow, sh, sw, ph, pw)
-    _reduce_partials(dw, db, fs, p.k16, aligned(p.prow * p.k16))
+        _backward_parallel(dx, dout, x, w, sf, si, fs, ft, out, p, lay, act)
+    _reduce_partials(dw, db, fs, p.k16, lay.db_at)
 
 
 # dout (N,OH,OW,K) is overwritten with the pre-activation gradient
 # dx (N,H,W,C) or None, dw (KH,KW,C,K), db (K,) or None
 def conv2d_backward(dx, dw, db, dout, x, w, out, sh, sw, ph, pw, act):
     check_code(act)
-    fbuf, ibuf, threads = _call_scratch("conv2d_backward", x, w, dout, sh, sw, ph, pw, True, dx is not None)
+    pt, lt, fbuf, ibuf, threads = _call("conv2d_backward", x, w, dout, sh, sw, ph, pw, True, dx is not None)
     # without dx, an empty view stands in for it (one compiled backward serves both, allocating nothing)
-    _backward(x[:0] if dx is None else dx, dw, db, dout, x, w, out, sh, sw, ph, pw, act, fbuf, ibuf, threads)
+    _backward(x[:0] if dx is None else dx, dw, db, dout, x, w, out, pt, lt, act, fbuf, ibuf, threads)

@@ -1,5 +1,7 @@
-"""conv2d's geometry, computed here once for both compiled backends (numba.py jit-compiles conv2d_plan
-itself; cython.pyx reads the fields of the Plan it returns into its C struct of the same names).
+"""conv2d's geometry and scratch layout, computed here once for both compiled backends: conv2d_plan (the
+call's sizes) and conv2d_layout (where each buffer lies in the call's scratch). Both run in Python once per
+shape (cached); numba.py hands the named tuples to its kernels as they are, cython.pyx reads their fields
+into C structs of the same names.
 
 Legend: N batch, H W input height/width, C input channels, KH KW kernel size, K filters, OH OW output
 height/width, sh sw strides, ph pw the zero padding above/left (below/right implied by the output size).
@@ -10,7 +12,7 @@ canvas); Qp, K16 = Q, K rounded up to NR (the GEMM block's width).
 """
 from collections import namedtuple
 
-from ..design import CONV_TILE, GEMM_NR
+from ..design import CONV_TILE, GEMM_NR, GRAIN, PART_BUDGET, SAMPLE_CHUNKS
 
 Plan = namedtuple("Plan", [
     "n", "h", "width", "nc", "kh", "kw", "nk", "oh", "ow", "sh", "sw", "ph", "pw",   # the call
@@ -42,3 +44,62 @@ def conv2d_plan(n, h, width, nc, kh, kw, nk, oh, ow, sh, sw, ph, pw):
     return Plan(n, h, width, nc, kh, kw, nk, oh, ow, sh, sw, ph, pw, q, direct, wp, hp, wp * nc, kw * nc, qp, k16,
                 rows, frows, grows, (hp + 1) * wp * nc + nr, (frows * wp + nr - 1) // nr * nr,
                 (q + 3) // 4 * 4 if direct else q, (nk + 1) // 2 * 2)
+
+
+# A call's scratch (kernels/_scratch.py) is two flat arrays, a float and an int one. The float one is a part
+# shared by the whole call, then one part per chunk of samples (backward: each chunk's partial sums, so the
+# chunks, not the threads, decide the sums' order; chunk ch of C holds samples [ch N // C, (ch + 1) N // C)),
+# then one part per thread, which serves every sample or
+# chunk the thread runs and so stays in its cache. Every piece starts on a cache line (_al). The kernels
+# rely on what they never write staying zero: the canvas's border, g's columns past K, gt's dropped
+# positions.
+#   forward, shared: bias (K16), then at w_at wk (K, Q) planar or W (Q, K16); per thread: the canvas, then at
+#     blk_at the block (acc (K, apitch) planar, else res (frows OW, K16)), at pre_at the block channels-last
+#     before its activation (frows OW K); ints: the filters' offsets in wk, or where each output's window
+#     starts in the canvas.
+#   backward, shared: wt (K, Qp), then at w_at a one (db = ones @ dz); per chunk: the dw partial (prow, K16),
+#     then at db_at db's (K16); per thread: the canvas, at g_at g (dz rows padded to K16, when K < K16), at
+#     gt_at gt (dz planar, the planar layer), at dcv_at dcanvas and at dp_at dP (with dx), at raw_at a
+#     sample's dout before act' (OH OW K); ints: the window elements' offsets, at go_at dz's rows', at taps_at
+#     the taps' and at ko_at gt's rows'.
+# pre and raw are the sources of the activation passes for the Numba kernels, which run them out of place:
+# called on one array as both source and destination, LLVM's runtime overlap check fails and the loop falls
+# back to scalar code, about 5x slower. The Cython kernels (GCC) activate in place and leave them unused.
+Layout = namedtuple("Layout", [
+    "shared", "chunk", "thread", "ints", "chunks",   # part sizes (chunk, thread: one of each), and chunks
+    "w_at", "db_at", "blk_at", "pre_at", "g_at", "gt_at", "dcv_at", "dp_at", "raw_at", "go_at", "taps_at",
+    "ko_at",
+])
+
+
+def _al(n):
+    """n rounded up to 16 elements: the next piece starts on a cache line (64 bytes of float32)."""
+    return (n + 15) // 16 * 16
+
+
+def conv2d_layout(p, backward, with_dx):
+    """The Layout of a call of Plan p: the forward's, or the backward's (with_dx: computing dx too)."""
+    if not backward:
+        w_at = _al(p.k16)
+        blk_at = _al(p.canvas)
+        pre_at = blk_at + _al(p.nk * p.apitch if p.direct else p.frows * p.ow * p.k16)
+        return Layout(shared=w_at + _al(p.nk * p.q if p.direct else p.q * p.k16), chunk=0,
+                      thread=pre_at + _al(p.frows * p.ow * p.nk), ints=p.nk if p.direct else p.oh * p.ow, chunks=1,
+                      w_at=w_at, db_at=0, blk_at=blk_at, pre_at=pre_at, g_at=0, gt_at=0, dcv_at=0, dp_at=0,
+                      raw_at=0, go_at=0, taps_at=0, ko_at=0)
+    db_at = p.prow * p.k16
+    chunk = _al(db_at + p.k16)
+    # each chunk at least GRAIN multiply-adds, at most SAMPLE_CHUNKS, their partials within PART_BUDGET
+    chunks = max(1, min(SAMPLE_CHUNKS, p.n, p.n * p.oh * p.ow * p.q * p.nk // GRAIN, PART_BUDGET // chunk))
+    g_at = _al(p.canvas)
+    gt_at = g_at + _al(0 if p.k16 == p.nk else p.grows * p.ow * p.k16)
+    dcv_at = gt_at + _al(p.k2 * p.oh * p.wp if p.direct else 0)
+    dp_at = dcv_at + (_al(p.canvas) if with_dx else 0)
+    raw_at = dp_at + (_al(p.rows * p.ow * p.qp) if with_dx else 0)
+    go_at = _al(p.q)
+    taps_at = go_at + _al(p.rows * p.ow)
+    ko_at = taps_at + _al(p.prow)
+    return Layout(shared=_al(p.nk * p.qp) + _al(1), chunk=chunk, thread=raw_at + _al(p.oh * p.ow * p.nk),
+                  ints=ko_at + _al(p.k2), chunks=chunks, w_at=_al(p.nk * p.qp), db_at=db_at, blk_at=0, pre_at=0,
+                  g_at=g_at, gt_at=gt_at, dcv_at=dcv_at, dp_at=dp_at, raw_at=raw_at, go_at=go_at, taps_at=taps_at,
+                  ko_at=ko_at)

@@ -40,6 +40,22 @@ cdef inline Py_ssize_t _blocks(Py_ssize_t n, Py_ssize_t size) noexcept nogil:
     return (n + size - 1) // size
 
 
+# The block of a product's result that task t computes: rows [r0, r1) of `rows`, columns [c0, c1) of `cols`,
+# the tasks numbered column block by column block, `panels` row blocks of PANEL to a column block of NR
+cdef struct Tile:
+    Py_ssize_t r0, r1, c0, c1
+
+
+cdef inline Tile _tile(Py_ssize_t t, Py_ssize_t panels, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    cdef Tile s
+    cdef Py_ssize_t q = t // panels
+    s.r0 = (t - q * panels) * PANEL
+    s.r1 = min(rows, s.r0 + PANEL)
+    s.c0 = q * FASTNN_NR
+    s.c1 = min(cols, s.c0 + FASTNN_NR)
+    return s
+
+
 # (float elements, int elements, int type) of a call's scratch: w's transpose (K, F) when dx is wanted; the
 # row offsets of x's rows (N), of x^T's rows (F) and of dz's rows (N)
 def _sizes(x, Py_ssize_t k, bint with_dx):
@@ -58,7 +74,8 @@ def dense_forward(out, x, w, b, int act):
 # c, a, bw: out, x and w, flat (the microkernel's operands)
 def _forward(floating[:, ::1] out, floating[::1] c, const floating[:, ::1] x, const floating[::1] a,
              const floating[:, ::1] w, const floating[::1] bw, const floating[::1] b, Py_ssize_t[::1] ao, int act):
-    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, j, t, p, q, r0, r1, c0, c1
+    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, j, t
+    cdef Tile s
     cdef Py_ssize_t panels = _blocks(n, PANEL), tasks = panels * _blocks(k, FASTNN_NR)
     cdef bint has_b = b is not None
     if n == 0 or k == 0:
@@ -71,16 +88,11 @@ def _forward(floating[:, ::1] out, floating[::1] c, const floating[:, ::1] x, co
         ao[i] = i * f
     for t in prange(tasks, nogil=True, num_threads=fastnn_threads(), schedule="static",
                     use_threads_if=n * f * k >= GEMM_GRAIN):
-        q = t // panels
-        p = t - q * panels
-        r0 = p * PANEL
-        r1 = min(n, r0 + PANEL)
-        c0 = q * FASTNN_NR
-        c1 = min(k, c0 + FASTNN_NR)
-        gemm(c, r0 * k + c0, k, r1 - r0, c1 - c0, a, 0, ao, r0, bw, c0, 1, 0, 0, f, 1, k, False)
+        s = _tile(t, panels, n, k)
+        gemm(c, s.r0 * k + s.c0, k, s.r1 - s.r0, s.c1 - s.c0, a, 0, ao, s.r0, bw, s.c0, 1, 0, 0, f, 1, k, False)
         if has_b or act != LINEAR:
-            for i in range(r0, r1):
-                for j in range(c0, c1):
+            for i in range(s.r0, s.r1):
+                for j in range(s.c0, s.c1):
                     out[i, j] = act_forward(out[i, j] + b[j] if has_b else out[i, j], act)
 
 
@@ -100,7 +112,8 @@ def dense_backward(dx, dw, db, dout, x, w, out, int act):
 def _backward(floating[:, ::1] dw, floating[::1] cw, floating[:, ::1] dx, floating[::1] cx, floating[::1] db,
               floating[:, ::1] dz, floating[::1] g, const floating[:, ::1] x, const floating[::1] a,
               const floating[:, ::1] w, const floating[:, ::1] out, floating[::1] wt, Py_ssize_t[::1] ao, int act):
-    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, j, t, p, q, r0, r1, c0, c1, blk, i0, ti
+    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, j, t, c0, c1, blk, i0, ti
+    cdef Tile s
     cdef Py_ssize_t wpanels = _blocks(f, PANEL), wtasks = wpanels * _blocks(k, FASTNN_NR)
     cdef Py_ssize_t xpanels = _blocks(n, PANEL), xtasks = 0
     cdef bint has_dx = dx is not None, has_db = db is not None
@@ -144,21 +157,13 @@ def _backward(floating[:, ::1] dw, floating[::1] cw, floating[:, ::1] dx, floati
     for t in prange(wtasks + xtasks, nogil=True, num_threads=fastnn_threads(), schedule="static",
                     use_threads_if=n * f * k >= GEMM_GRAIN):
         if t < wtasks:
-            q = t // wpanels
-            p = t - q * wpanels
-            r0 = p * PANEL
-            r1 = min(f, r0 + PANEL)
-            c0 = q * FASTNN_NR
-            c1 = min(k, c0 + FASTNN_NR)
-            gemm(cw, r0 * k + c0, k, r1 - r0, c1 - c0, a, 0, ao, n + r0, g, c0, 1, 0, 0, n, f, k, False)
+            s = _tile(t, wpanels, f, k)
+            gemm(cw, s.r0 * k + s.c0, k, s.r1 - s.r0, s.c1 - s.c0, a, 0, ao, n + s.r0, g, s.c0, 1, 0, 0, n, f, k,
+                 False)
         else:
-            q = (t - wtasks) // xpanels
-            p = (t - wtasks) - q * xpanels
-            r0 = p * PANEL
-            r1 = min(n, r0 + PANEL)
-            c0 = q * FASTNN_NR
-            c1 = min(f, c0 + FASTNN_NR)
-            gemm(cx, r0 * f + c0, f, r1 - r0, c1 - c0, g, 0, ao, n + f + r0, wt, c0, 1, 0, 0, k, 1, f, False)
+            s = _tile(t - wtasks, xpanels, n, f)
+            gemm(cx, s.r0 * f + s.c0, f, s.r1 - s.r0, s.c1 - s.c0, g, 0, ao, n + f + s.r0, wt, s.c0, 1, 0, 0, k, 1,
+                 f, False)
 
 
 # z (N,K) <- act(z + b), b (K,) or None: the forward of an empty reduction (F == 0)

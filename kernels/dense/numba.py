@@ -12,7 +12,7 @@ import numpy as np
 
 from .._numba.chunks import parallel_above_grain
 from .._numba.config import jit, prange
-from .._numba.gemm import NR, TAIL_WORK, gemm, gemm_tail
+from .._numba.gemm import NR, TAIL_WORK, gemm, gemm_tail, row_offsets
 from .._scratch import scratch
 from ..activations.numba import backward_flat, check_code, forward_flat
 from ..design import DENSE_COLS as COLS
@@ -92,18 +92,11 @@ def _forward(out, x, w, b, act, ao, work):
         _bias_act(out, b, act, r0, r1, c0, c1)
 
 
-# ao[i] = i * stride for i < ao.size: a product's table of row offsets
-@jit
-def _rows(ao, stride):
-    for i in range(ao.size):
-        ao[i] = i * stride
-
-
 # the backward's row tables: x^T's rows (x's columns) at [N, N+F), dz's at [N+F, 2N+F)
 @jit
 def _backward_rows(ao, n, f, k):
-    _rows(ao[n:n + f], 1)
-    _rows(ao[n + f:n + f + n], k)
+    row_offsets(ao[n:n + f], 1)
+    row_offsets(ao[n + f:n + f + n], k)
 
 
 # the tails' scratch of a product with rows rows and width cols: TAIL_WORK per panel when cols % NR, else none
@@ -128,7 +121,7 @@ def dense_forward(out, x, w, b, act):
         forward_flat(out.reshape(-1), out.reshape(-1), act)
         return
     work, ao = scratch(("dense_forward", x.shape, k, x.dtype.char), _forward_sizes, x, k)
-    _rows(ao, f)
+    row_offsets(ao, f)
     _forward(out, x, w, b, act, ao, work)
 
 

@@ -253,7 +253,7 @@ def test_predict_during_fit_sees_the_weights_of_one_step_never_a_mix(backend_nam
 
     def fit():
         try:
-            model.fit(x, y, batch_size=16, epochs=4, verbose=0, callbacks=[snapshots])
+            model.fit(x, y, batch_size=16, epochs=12, verbose=0, callbacks=[snapshots])
         finally:
             done.set()
 
@@ -263,6 +263,6 @@ def test_predict_during_fit_sees_the_weights_of_one_step_never_a_mix(backend_nam
     for weights in snapshots.weights:
         replay.set_weights(weights)
         candidates.append(replay.predict(probe, batch_size=64))
-    assert len(outputs) > 10
+    assert len(outputs) >= 5
     mixed = [i for i, out in enumerate(outputs) if not any(np.array_equal(out, c) for c in candidates)]
     assert mixed == []
