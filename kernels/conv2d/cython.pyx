@@ -20,12 +20,13 @@ batch.
 The planar layer moves its output to channels-last and its dz to planar with _transpose.h's 8x8 vector
 transposes (a scalar loop there moves one float per store, at a stride of K floats).
 
-Parallel: forward, one sample per task. Backward, fixed chunks of samples (plan.py's Layout), each owned by one
-thread: dx of a sample needs no locks, and dw, db are summed into one partial per chunk, added in chunk
-order afterwards. The chunks depend on the shapes only, so 1 and 2 threads give bit-identical results. The
-work of a sample or chunk is a cdef function (memoryview slices cannot be assigned inside prange). Buffers
-come from scratch kept between calls, laid out as plan.py's Layout says: after a layer's first call, no array
-memory is allocated here.
+Parallel: forward, one sample per task, OpenMP's static schedule giving each thread a contiguous share (round-
+robin tasks of 4 samples, which suit the Numba kernel, measured 12% slower here). Backward, fixed chunks of
+samples (plan.py's Layout), each owned by one thread: dx of a sample needs no locks, and dw, db are summed
+into one partial per chunk, added in chunk order afterwards. The chunks depend on the shapes only, so 1 and 2
+threads give bit-identical results. The work of a sample or chunk is a cdef function (memoryview slices cannot
+be assigned inside prange). Buffers come from scratch kept between calls, laid out as plan.py's Layout says:
+after a layer's first call, no array memory is allocated here.
 """
 from functools import lru_cache
 
