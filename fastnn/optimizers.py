@@ -139,7 +139,9 @@ class Adagrad(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7), Keras's rule (not centered)."""
+    """RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7), Keras's rule (not centered):
+    v = rho v + (1 - rho) g^2; step = lr g / sqrt(v + eps); w -= step (with momentum: u = momentum u + step;
+    w -= u)."""
 
     kernel_name = "rmsprop_step"
     state_names = ("velocity", "momentum")

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 
+from . import optimizers
 from .errors import CorruptFileError
 from .models.spec import model_from_config
 from .saving_lib import read_model_file, save_model
@@ -24,17 +25,19 @@ def load_model(filepath, compile=True):
     def invalid(what):
         return CorruptFileError(f"load_model: {filepath!r} describes an invalid model: {what}")
 
+    cc = config.get("compile")
     try:
         model = model_from_config(config.get("model"), "the model's config", build=False)
-    except ValueError as exc:
-        raise invalid(exc) from None
+        # the optimizer state the file must hold: all of its optimizer's state, or none
+        state_names = optimizers.get(cc["optimizer"]).state_names if isinstance(cc, dict) else ()
+    except _CONFIG_ERRORS as exc:
+        raise invalid(f"{type(exc).__name__}: {exc}") from None
     specs = [(layer, w) for layer in model.layers for w in layer.weights_spec]
     dtype = np.dtype(model.dtype)
     n_trainable = sum(int(np.prod(w.shape)) for _, w in specs if w.trainable)
     expected = {f"weights/{i}": w.shape for i, (_, w) in enumerate(specs)}
-    for name in arrays:
-        if name.startswith("optimizer/"):
-            expected.setdefault(name, (n_trainable,))
+    if any(name.startswith("optimizer/") for name in arrays):
+        expected.update({f"optimizer/{k}": (n_trainable,) for k in state_names})
     if set(arrays) != set(expected):
         raise invalid(f"its arrays do not match its architecture: missing {sorted(set(expected) - set(arrays))}, "
                       f"unexpected {sorted(set(arrays) - set(expected))}")
@@ -45,13 +48,17 @@ def load_model(filepath, compile=True):
     try:
         model.build()
         model.set_weights([arrays[f"weights/{i}"] for i in range(len(specs))])
-        cc = config.get("compile")
         if compile and cc is not None:
             model.compile(optimizer=cc["optimizer"], loss=cc["loss"], metrics=cc["metrics"])
             opt = model.optimizer
             if opt.uses_gradients and all(f"optimizer/{k}" in arrays for k in opt.state_names):
                 opt.set_state({"iterations": cc.get("iterations", 0),
                                **{k: arrays[f"optimizer/{k}"] for k in opt.state_names}})
-    except (KeyError, TypeError, ValueError) as exc:
+    except _CONFIG_ERRORS as exc:
         raise invalid(f"{type(exc).__name__}: {exc}") from None
     return model
+
+
+# what building a model from a well-formed but hostile config can raise (a wrong type, a missing key, a
+# number too large for a float, nesting too deep)
+_CONFIG_ERRORS = (KeyError, TypeError, ValueError, ArithmeticError, RecursionError, AttributeError)

@@ -5,8 +5,9 @@ config describes before it allocates the model.
 
 The archive holds "config" (a JSON string), "weights/<i>", "optimizer/<name>", and "checksum": the sha256
 of the config and every array, so a truncated or tampered file is refused. Entries are stored uncompressed
-(np.savez), and a reader never executes code (no pickle) and never allocates more than the file's own size:
-every entry must lie within the file and hold exactly the bytes its array header declares. Every malformed
+(np.savez), and a reader never executes code (no pickle) and allocates no more than about twice the file's
+size: every entry must lie within the file, after the one before it, and hold exactly the bytes its array
+header declares. Every malformed
 file is refused with fastnn.CorruptFileError (a ValueError) naming the file and what is wrong.
 
 The file is written next to its destination (through a symbolic link, to the link's target) and renamed over
@@ -82,7 +83,10 @@ def save_model(model, filepath, include_optimizer=True):
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, target)
+            if fcntl is not None:
+                os.replace(tmp, target)   # while still locked
+        if fcntl is None:
+            os.replace(tmp, target)       # Windows renames only a closed file
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -91,7 +95,8 @@ def save_model(model, filepath, include_optimizer=True):
 
 def remove_stale_temporaries(folder):
     """Delete the temporary files of saves to `folder` that never finished (the process was killed): those
-    older than a minute that no live save holds locked. Returns the names deleted."""
+    older than a minute that no live save holds locked (without advisory locks, Windows: older than an hour).
+    Returns the names deleted."""
     try:
         names = [n for n in os.listdir(folder) if n.startswith(_TMP_PREFIX) and n.endswith(_TMP_SUFFIX)]
     except OSError:
@@ -99,23 +104,26 @@ def remove_stale_temporaries(folder):
     removed = []
     for name in names:
         path = os.path.join(folder, name)
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        try:   # O_NONBLOCK: a FIFO of that name must not block the save
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         except OSError:
             continue
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < _STALE_AFTER:
-                continue
-            if fcntl is not None:
+            stale = stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime >= _STALE_AFTER
+            if stale and fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # OSError when a live save holds it
-            if os.lstat(path).st_ino == st.st_ino:
+            stale = stale and os.lstat(path).st_ino == st.st_ino
+        except OSError:
+            stale = False
+        finally:
+            os.close(fd)   # before unlinking: Windows deletes only a closed file
+        if stale:
+            try:
                 os.unlink(path)
                 removed.append(name)
-        except OSError:
-            continue
-        finally:
-            os.close(fd)
+            except OSError:
+                pass
     return removed
 
 
@@ -133,9 +141,14 @@ class ModelFile:
             raise FileNotFoundError(f"load_model: no such file: {self.path!r}") from None
         if not stat.S_ISREG(st.st_mode):
             raise self._corrupt("it is not a regular file (a folder, device or pipe)")
-        self.size = st.st_size
-        self._file = open(self.path, "rb")
+        # opened without blocking and checked again: the name may have become a pipe since the stat
+        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        self._file = os.fdopen(fd, "rb")
         try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise self._corrupt("it is not a regular file (a folder, device or pipe)")
+            self.size = st.st_size
             self._open_archive()
             self.config_json = self._read_text("config", _CONFIG_LIMIT)
             self._checksum = self._read_text("checksum", 256)
@@ -180,6 +193,12 @@ class ModelFile:
             self._entries[name[:-4]] = info
         if total > self.size:
             raise self._corrupt(f"its entries declare {total} bytes in all, more than its {self.size} bytes")
+        # one after another: each entry (a local header of 30 bytes and its name, then its data) ends before
+        # the next begins
+        ordered = sorted(infos, key=lambda i: i.header_offset)
+        for a, b in zip(ordered, ordered[1:]):
+            if a.header_offset + 30 + len(a.filename.encode()) + a.compress_size > b.header_offset:
+                raise self._corrupt(f"entries {a.filename!r} and {b.filename!r} overlap")
         for key in ("config", "checksum"):
             if key not in self._entries:
                 raise self._corrupt(f"no {key!r} entry", kind="not a fastnn model file")
@@ -237,7 +256,7 @@ class ModelFile:
     def _parse_config(self):
         try:
             config = json.loads(self.config_json)
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:   # JSONDecodeError, and an integer of over 4300 digits
             raise self._corrupt(f"an unreadable config ({type(exc).__name__}: {exc})") from None
         found = config.get("format") if isinstance(config, dict) else None
         if found != FORMAT:
@@ -258,6 +277,6 @@ class ModelFile:
 
 def read_model_file(filepath):
     """(config, arrays) of a model file, once its format and checksum were verified; reading allocates no
-    more than the file's size. Raises FileNotFoundError, or CorruptFileError naming what is wrong."""
+    more than about twice the file's size. Raises FileNotFoundError, or CorruptFileError naming what is wrong."""
     with ModelFile(filepath) as f:
         return f.config, f.read_arrays()

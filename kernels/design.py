@@ -1,8 +1,9 @@
 """The numbers both compiled backends are built with, defined once.
 
 The Numba kernels import them; setup.py hands them to the C compiler as FASTNN_<NAME> macros (C_MACROS),
-which the Cython kernels and their C helpers read (kernels/_cython/_shared.pxd, _gemm.pxd, _gemm.h), so a
-change here reaches both backends at their next build. tests/c/check_helpers.c is compiled with the same
+which the Cython kernels and their C helpers read (kernels/_cython/_shared.pxd, _gemm.pxd, _gemm.h); the
+geometry the plans compute (kernels/*/plan.py) reads them in Python. A change here reaches both backends at
+their next build. tests/c/check_helpers.c is compiled with the same
 macros.
 """
 # The GEMM microkernel keeps a block of GEMM_ROWS x GEMM_NR of the result in registers for a whole
@@ -40,11 +41,15 @@ CHUNK = 1 << 12
 # same bits).
 CONV_TILE = 1 << 13
 SAMPLE_CHUNKS = 16
+# The Numba conv2d forward deals samples to its threads round-robin, CONV_SAMPLES at a time (contiguous
+# shares measured 10% slower there for LeNet-5's first layer; the Cython forward's contiguous OpenMP
+# schedule measured 12% faster than tasks of 4).
+CONV_SAMPLES = 4
 # Partial sums of a chunked reduction (chunks x the size of one partial) stay under PART_BUDGET elements.
 PART_BUDGET = 1 << 21
 
 C_MACROS = ([("FASTNN_NR", GEMM_NR)] + [(f"FASTNN_ROWS_{bits}", rows) for bits, rows in GEMM_ROWS.items()]
             + [("FASTNN_TAIL_STEPS", GEMM_TAIL_STEPS), ("FASTNN_TAIL_ROWS", GEMM_TAIL_ROWS)]
             + [("FASTNN_DENSE_PANEL", DENSE_PANEL), ("FASTNN_DENSE_COLS", DENSE_COLS), ("FASTNN_DENSE_TILE", DENSE_TILE)]
-            + [("FASTNN_GRAIN", GRAIN), ("FASTNN_GEMM_GRAIN", GEMM_GRAIN), ("FASTNN_CONV_TILE", CONV_TILE), ("FASTNN_SAMPLE_CHUNKS", SAMPLE_CHUNKS)]
+            + [("FASTNN_GRAIN", GRAIN), ("FASTNN_GEMM_GRAIN", GEMM_GRAIN)]
             + [("FASTNN_PART_BUDGET", PART_BUDGET)])

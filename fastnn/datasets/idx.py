@@ -113,6 +113,9 @@ def _read_idx_stream(f, path, size, gzipped, expected_magic):
         known = ", ".join(f"0x{c:02x} ({d.newbyteorder('=').name})" for c, d in _IDX_DTYPES.items())
         raise CorruptFileError(f"read_idx: {path} has an unknown IDX type code: expected one of {known}. "
                          f"Received: 0x{code:02x}")
+    if ndim > 32:
+        raise CorruptFileError(f"read_idx: {path} declares {ndim} dimensions: expected at most 32 (NumPy's "
+                               f"portable limit). Received: magic 0x{magic:08x}")
     if ndim == 0:
         raise CorruptFileError(f"read_idx: {path} declares 0 dimensions: expected at least 1. "
                          f"Received: magic 0x{magic:08x}")

@@ -30,9 +30,12 @@ class WeightsGuard:
     def begin_write(self):
         with self._cond:
             self._waiting += 1
-            while self._writing or self._readers:
-                self._cond.wait()
-            self._waiting -= 1
+            try:
+                while self._writing or self._readers:
+                    self._cond.wait()
+            finally:   # also when Ctrl-C interrupts the wait: readers must not wait for a step that never runs
+                self._waiting -= 1
+                self._cond.notify_all()
             self._writing = True
 
     def end_write(self):

@@ -23,7 +23,7 @@ cdef extern from *:
     enum: GRAIN "FASTNN_GRAIN"
     enum: GEMM_GRAIN "FASTNN_GEMM_GRAIN"
 
-# Reductions over rows (batch norm statistics, dw and db of conv2d) add per-chunk partial sums in chunk
+# Reductions over rows (batch norm statistics) add per-chunk partial sums in chunk
 # order. The chunks depend on the sizes only, never on the thread count, so 1 and 8 threads give
 # bit-identical results. Each chunk holds at least GRAIN of work; there are at most MAX_CHUNKS of them and
 # their partial sums (chunks x part_size) stay under kernels/design.py's PART_BUDGET elements.

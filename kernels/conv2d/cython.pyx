@@ -54,7 +54,7 @@ cdef struct Plan:
 
 cdef struct Layout:
     Py_ssize_t shared, chunk, thread, ints, chunks
-    Py_ssize_t w_at, db_at, blk_at, pre_at, g_at, gt_at, dcv_at, dp_at, raw_at, go_at, taps_at, ko_at
+    Py_ssize_t w_at, one_at, db_at, blk_at, pre_at, g_at, gt_at, dcv_at, dp_at, raw_at, go_at, taps_at, ko_at
 
 
 _plan = lru_cache(maxsize=64)(conv2d_plan)
@@ -235,7 +235,7 @@ def _backward(floating[::1] dw, floating[::1] db, floating[::1] dout, const floa
     cdef Layout lay = _layout_of(layout)
     cdef Py_ssize_t k = pl.nk, k16 = pl.k16, q = pl.q, nch = parts.shape[0], rp = pl.rows * pl.ow
     cdef floating[::1] wt = shared[:k * pl.qp]
-    cdef floating[::1] ones = shared[lay.w_at:lay.w_at + 1]
+    cdef floating[::1] ones = shared[lay.one_at:lay.one_at + 1]
     cdef Py_ssize_t[::1] elements = ints[:q]
     cdef Py_ssize_t[::1] go = ints[lay.go_at:lay.go_at + rp]
     cdef Py_ssize_t[::1] taps = ints[lay.taps_at:lay.taps_at + pl.prow]

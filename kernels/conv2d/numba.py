@@ -38,6 +38,7 @@ from .._numba.config import jit, pjit, prange
 from .._numba.gemm import gemm, padded, row_offsets
 from .plan import Layout, Plan, conv2d_layout, conv2d_plan
 from .._scratch import scratch
+from ..design import CONV_SAMPLES
 from ..activations.numba import backward_flat, check_code, forward_flat
 
 
@@ -215,7 +216,7 @@ def _scratch_sizes(x, lay, threads):
     return lay.shared + lay.chunks * lay.chunk + threads * lay.thread, lay.ints, np.int64
 
 
-# the call's Plan and Layout, its float and int scratch, and the threads it runs on (one per chunk at most).
+# the call's Plan and Layout, its float and int scratch, and the threads it runs on (at most SAMPLE_CHUNKS).
 # The key holds the plan: what stays zero in the scratch depends on the geometry.
 def _call(name, x, w, out, sh, sw, ph, pw, backward, with_dx):
     p, lay, pt, lt = _geometry(x.shape, w.shape, out.shape[1], out.shape[2], sh, sw, ph, pw, backward, with_dx)
@@ -292,12 +293,8 @@ def _forward_setup(sf, si, w, b, p, lay):
         _output_offsets(si[:p.oh * p.ow], p.oh, p.ow, p.sh, p.sw, p.nc, p.pitch)
 
 
-# thread t runs samples [t S, (t + 1) S), then S (threads + t) on, ..., with its own scratch ft[t]. Dealt
-# round-robin, S at a time: contiguous shares (as the Cython kernel's, which suit it) measured 10% slower for
-# LeNet-5's first layer here.
-CONV_SAMPLES = 4
-
-
+# thread t runs samples [t S, (t + 1) S), then S (threads + t) on, ... (S: design.py's CONV_SAMPLES), with
+# its own scratch ft[t]
 @pjit
 def _forward_parallel(out, x, w, sf, si, ft, p, lay, act):
     n, threads = p.n, ft.shape[0]
@@ -336,13 +333,13 @@ def _backward_samples(dx, dout, x, w, sf, si, part, cf, out, p, lay, act, lo, hi
     direct, wp, hp, rows, qp, k16, grows = p.direct, p.wp, p.hp, p.rows, p.qp, p.k16, p.grows
     q, pitch, rp = p.q, p.pitch, rows * ow
     with_dx = dx.shape[0] > 0
-    wt, ones = sf[:k * qp], sf[lay.w_at:lay.w_at + 1]
+    wt, ones = sf[:k * qp], sf[lay.one_at:lay.one_at + 1]
     dwp, dbp = part[:p.prow * k16], part[lay.db_at:lay.db_at + k16]
     dwp[:] = 0
     dbp[:] = 0
     cv = cf[:p.canvas]
     canvas = cv[:hp * pitch].reshape(hp, pitch)
-    gf = cf[lay.g_at:lay.gt_at]
+    gf = cf[lay.g_at:lay.g_at + (0 if k16 == k else grows * ow * k16)]
     g = gf.reshape(gf.size // k16, k16)
     raw = cf[lay.raw_at:lay.raw_at + oh * ow * k]
     elements, go = si[:q], si[lay.go_at:lay.go_at + rp]
@@ -395,7 +392,7 @@ def _backward_samples(dx, dout, x, w, sf, si, part, cf, out, p, lay, act, lo, hi
 @jit
 def _backward_setup(sf, si, w, p, lay):
     _pack_weights(sf[:p.nk * p.qp].reshape(p.nk, p.qp), w)
-    sf[lay.w_at] = 1
+    sf[lay.one_at] = 1
     _window_offsets(si[:p.q], p.kh, p.kw, p.nc, p.pitch)
     row_offsets(si[lay.go_at:lay.go_at + p.rows * p.ow], p.k16)
     if p.direct:

@@ -57,7 +57,7 @@ def conv2d_plan(n, h, width, nc, kh, kw, nk, oh, ow, sh, sw, ph, pw):
 #     blk_at the block (acc (K, apitch) planar, else res (frows OW, K16)), at pre_at the block channels-last
 #     before its activation (frows OW K); ints: the filters' offsets in wk, or where each output's window
 #     starts in the canvas.
-#   backward, shared: wt (K, Qp), then at w_at a one (db = ones @ dz); per chunk: the dw partial (prow, K16),
+#   backward, shared: wt (K, Qp), then at one_at a one (db = ones @ dz); per chunk: the dw partial (prow, K16),
 #     then at db_at db's (K16); per thread: the canvas, at g_at g (dz rows padded to K16, when K < K16), at
 #     gt_at gt (dz planar, the planar layer), at dcv_at dcanvas and at dp_at dP (with dx), at raw_at a
 #     sample's dout before act' (OH OW K); ints: the window elements' offsets, at go_at dz's rows', at taps_at
@@ -67,7 +67,7 @@ def conv2d_plan(n, h, width, nc, kh, kw, nk, oh, ow, sh, sw, ph, pw):
 # back to scalar code, about 5x slower. The Cython kernels (GCC) activate in place and leave them unused.
 Layout = namedtuple("Layout", [
     "shared", "chunk", "thread", "ints", "chunks",   # part sizes (chunk, thread: one of each), and chunks
-    "w_at", "db_at", "blk_at", "pre_at", "g_at", "gt_at", "dcv_at", "dp_at", "raw_at", "go_at", "taps_at",
+    "w_at", "one_at", "db_at", "blk_at", "pre_at", "g_at", "gt_at", "dcv_at", "dp_at", "raw_at", "go_at", "taps_at",
     "ko_at",
 ])
 
@@ -85,7 +85,7 @@ def conv2d_layout(p, backward, with_dx):
         pre_at = blk_at + _al(p.nk * p.apitch if p.direct else p.frows * p.ow * p.k16)
         return Layout(shared=w_at + _al(p.nk * p.q if p.direct else p.q * p.k16), chunk=0,
                       thread=pre_at + _al(p.frows * p.ow * p.nk), ints=p.nk if p.direct else p.oh * p.ow, chunks=1,
-                      w_at=w_at, db_at=0, blk_at=blk_at, pre_at=pre_at, g_at=0, gt_at=0, dcv_at=0, dp_at=0,
+                      w_at=w_at, one_at=0, db_at=0, blk_at=blk_at, pre_at=pre_at, g_at=0, gt_at=0, dcv_at=0, dp_at=0,
                       raw_at=0, go_at=0, taps_at=0, ko_at=0)
     db_at = p.prow * p.k16
     chunk = _al(db_at + p.k16)
@@ -100,6 +100,6 @@ def conv2d_layout(p, backward, with_dx):
     taps_at = go_at + _al(p.rows * p.ow)
     ko_at = taps_at + _al(p.prow)
     return Layout(shared=_al(p.nk * p.qp) + _al(1), chunk=chunk, thread=raw_at + _al(p.oh * p.ow * p.nk),
-                  ints=ko_at + _al(p.k2), chunks=chunks, w_at=_al(p.nk * p.qp), db_at=db_at, blk_at=0, pre_at=0,
+                  ints=ko_at + _al(p.k2), chunks=chunks, w_at=0, one_at=_al(p.nk * p.qp), db_at=db_at, blk_at=0, pre_at=0,
                   g_at=g_at, gt_at=gt_at, dcv_at=dcv_at, dp_at=dp_at, raw_at=raw_at, go_at=go_at, taps_at=taps_at,
                   ko_at=ko_at)

@@ -3,6 +3,7 @@
 repeats) for a bounded number of examples; the only error that may come out is fastnn.CorruptFileError, and
 a file that still loads must give what its intact bytes describe (a mutation nothing depends on)."""
 import os
+import sys
 import tempfile
 
 import numpy as np
@@ -104,3 +105,87 @@ def test_a_mutated_idx_file_reads_as_its_header_says_or_raises_corrupt_file_erro
             assert out.size * out.itemsize <= max(len(data) * 1032, len(data))
 
     check()
+
+
+def _leaves(node, path=()):
+    """Every path to a value inside a JSON document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, path + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _leaves(value, path + (i,))
+    yield path
+
+
+def _consistent(config):
+    """MODEL's arrays with `config` and a checksum that matches it: what someone who edits a file writes."""
+    import io
+    import json
+    import zipfile
+
+    from fastnn import saving_lib
+    with zipfile.ZipFile(io.BytesIO(MODEL)) as z:
+        arrays = {n[:-4]: np.load(io.BytesIO(z.read(n))) for n in z.namelist() if n not in ("config.npy", "checksum.npy")}
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)   # so that the file can hold a 5000-digit number for the reader to meet
+    try:
+        text = json.dumps(config)
+    finally:
+        sys.set_int_max_str_digits(limit)
+    buf = io.BytesIO()
+    np.savez(buf, config=np.array(text), checksum=np.array(saving_lib._digest(text, arrays)), **arrays)
+    return buf.getvalue()
+
+
+def _config():
+    import io
+    import json
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(MODEL)) as z:
+        return json.loads(str(np.load(io.BytesIO(z.read("config.npy")))))
+
+
+CONFIG = _config()
+
+
+def _nested(depth):
+    """[[[...[1]...]]]: a list `depth` deep."""
+    value = [1]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+HOSTILE_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.just(10**5000) if hasattr(sys, 'set_int_max_str_digits') else st.just(10**300), st.just(-1), st.just(0),
+    st.floats(allow_nan=True, allow_infinity=True), st.just(1e308), st.text(max_size=20),
+    st.lists(st.integers(-3, 10**6), max_size=4), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.just(_nested(30)),
+    st.sampled_from(["Lambda", "Dense", "relu", "softmax", "adam", "__import__", "float16", "int8"]))
+
+
+@FUZZ
+@given(edits=st.lists(st.tuples(st.sampled_from(sorted(set(_leaves(CONFIG)), key=str)), HOSTILE_VALUES),
+                      min_size=1, max_size=3))
+def test_a_consistent_file_with_a_hostile_config_loads_or_raises_corrupt_file_error(edits):
+    """The checksum matches, so every value of the config reaches the code that builds the model."""
+    import copy
+    config = copy.deepcopy(CONFIG)
+    for path, value in edits:
+        if not path:
+            config = value
+            continue
+        node = config
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue   # an earlier edit changed the shape above this path
+    with tempfile.TemporaryDirectory() as folder:
+        path = _write(folder, "m.fastnn", _consistent(config))
+        try:
+            fastnn.load_model(path)
+        except fastnn.CorruptFileError as exc:
+            assert repr(path) in str(exc)

@@ -448,3 +448,31 @@ def test_saving_to_a_symbolic_link_replaces_its_target_and_keeps_the_link(tmp_pa
     dangling.symlink_to(os.path.join("store", "next.fastnn"))
     newer.save(dangling)
     assert dangling.is_symlink() and (target_dir / "next.fastnn").is_file()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_named_like_a_temporary_file_does_not_block_a_save(tmp_path):
+    import threading
+    os.mkfifo(tmp_path / ".fastnn-trap.tmp")
+    old = os.stat(tmp_path).st_mtime - 3600
+    os.utime(tmp_path / ".fastnn-trap.tmp", (old, old))
+    saver = threading.Thread(target=_model().save, args=(tmp_path / "m.fastnn",), daemon=True)
+    saver.start()
+    saver.join(30)
+    assert not saver.is_alive() and (tmp_path / "m.fastnn").is_file()
+    assert (tmp_path / ".fastnn-trap.tmp").exists()   # not a file a save made: left alone
+
+
+@pytest.mark.parametrize("change", ["unknown", "partial"])
+def test_optimizer_state_must_be_exactly_the_optimizers(saved, change):
+    """A consistent file with an optimizer array its optimizer does not have, or with half of its state."""
+    entries = _entries(saved)
+    arrays = {name[:-4]: np.load(io.BytesIO(data)) for name, data in entries.items()
+              if name not in ("config.npy", "checksum.npy")}
+    if change == "unknown":
+        arrays["optimizer/velocity"] = arrays["optimizer/m"].copy()
+    else:
+        del arrays["optimizer/v"]
+    _rewrite(saved, entries, arrays=arrays)
+    with pytest.raises(fastnn.CorruptFileError, match="do not match its architecture"):
+        fastnn.load_model(saved)

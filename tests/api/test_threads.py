@@ -266,3 +266,25 @@ def test_predict_during_fit_sees_the_weights_of_one_step_never_a_mix(backend_nam
     assert len(outputs) >= 5
     mixed = [i for i, out in enumerate(outputs) if not any(np.array_equal(out, c) for c in candidates)]
     assert mixed == []
+
+
+def test_a_training_step_interrupted_while_it_waits_does_not_block_inference():
+    """Ctrl-C arriving while a step waits for inference batches to finish: later batches still run."""
+    from fastnn.trainers.guard import WeightsGuard
+    guard = WeightsGuard()
+    guard.begin_read()
+    wait = guard._cond.wait
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    guard._cond.wait = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        guard.begin_write()
+    guard._cond.wait = wait
+    guard.end_read()
+    reader = threading.Thread(target=lambda: (guard.begin_read(), guard.end_read()), daemon=True)
+    reader.start()
+    reader.join(10)
+    assert not reader.is_alive()
+    guard.begin_write()
+    guard.end_write()

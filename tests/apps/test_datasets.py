@@ -11,6 +11,7 @@ import numpy as np
 import pooch
 import pytest
 
+import fastnn
 from fastnn import datasets
 from fastnn.datasets import DatasetNotFoundError, read_idx, write_idx
 
@@ -138,10 +139,12 @@ GOOD = bytes.fromhex("00000803" "00000002" "00000002" "00000002") + bytes(range(
     (bytes.fromhex("00000800") + GOOD[4:], ["0 dimensions", "at least 1"]),
     # a header announcing 4 GiB of pixels in a file of a few bytes: refused before allocating
     (bytes.fromhex("00000803" "00010000" "00010000" "00000100") + bytes(8), ["truncated or corrupt"]),
+    # more dimensions than NumPy's arrays may have (1 each: a single value)
+    (bytes.fromhex("00000828") + bytes.fromhex("00000001") * 40 + bytes(1), ["40 dimensions", "at most 32"]),
 ])
 def test_read_idx_rejects_bad_files(tmp_path, gz, data, fragments):
     path = corrupt(tmp_path / "bad", data, gz)
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(fastnn.CorruptFileError) as info:
         read_idx(path)
     message = str(info.value)
     assert str(path) in message
