@@ -1,5 +1,7 @@
-"""Seeds, dtypes and argument checks shared by the API modules."""
+"""keras.utils's to_categorical and set_random_seed; and the seeds, dtypes and argument checks shared by the
+API modules."""
 import numbers
+import random
 
 import numpy as np
 
@@ -26,6 +28,40 @@ def set_seed(seed):
     global _global_seed, _seed_draws
     _global_seed = check_int("seed", seed, minimum=0)
     _seed_draws = 0
+
+
+def set_random_seed(seed):
+    """As keras.utils.set_random_seed: seed Python's `random`, NumPy's global generator and fastnn's own
+    streams (set_seed: initial weights, shuffling, dropout), so a script runs the same every time."""
+    seed = check_int("seed", seed, minimum=0)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    set_seed(seed)
+
+
+def to_categorical(x, num_classes=None):
+    """As keras.utils.to_categorical: class indices (any shape; a trailing axis of 1 is dropped) -> one-hot
+    float64 rows, shape x.shape + (num_classes,). num_classes defaults to the largest index + 1.
+
+    Raises ValueError naming what is wrong: indices that are not whole numbers, negative, or not below
+    num_classes; num_classes below 1.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind == "f" and not (np.isfinite(x).all() and (x == np.round(x)).all()):
+        raise ValueError("to_categorical(x=...) expects whole-number class indices. Received: non-integer values")
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"to_categorical(x=...) expects class indices. Received: dtype {x.dtype}")
+    shape = x.shape[:-1] if x.ndim > 1 and x.shape[-1] == 1 else x.shape
+    flat = x.reshape(-1).astype(np.int64)
+    if num_classes is None:
+        num_classes = int(flat.max()) + 1 if flat.size else 0
+    num_classes = check_int("num_classes", num_classes, minimum=1, owner="to_categorical")
+    if flat.size and (flat.min() < 0 or flat.max() >= num_classes):
+        raise ValueError(f"to_categorical(x=...) expects class indices in [0, {num_classes}). Received: range "
+                         f"[{flat.min()}, {flat.max()}]")
+    out = np.zeros((flat.size, num_classes))
+    out[np.arange(flat.size), flat] = 1
+    return out.reshape(shape + (num_classes,))
 
 
 def make_rng(seed=None):

@@ -48,6 +48,24 @@ class Sequential:
     def layers(self):
         return list(self._layers)
 
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by index into `layers` (as keras.Model.get_layer); ValueError for neither, both, an
+        unknown name or an index past the end."""
+        if (name is None) == (index is None):
+            raise ValueError(f"get_layer expects a layer name or a layer index, not {'both' if name else 'neither'}. "
+                             f"Received: name={name!r}, index={index!r}")
+        if index is not None:
+            index = check_int("index", index, owner="get_layer")
+            if not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(f"get_layer(index=...) expects an index below the model's {len(self._layers)} "
+                                 f"layers. Received: index={index}")
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer(name=...): no such layer. Received: name={name!r}; the layers are "
+                         f"{[layer.name for layer in self._layers]}")
+
     @property
     def input_shape(self):
         return None if self._input_shape is None else (self._batch_size,) + self._input_shape
