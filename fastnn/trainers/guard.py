@@ -8,12 +8,31 @@ starve training. A step costs two lock round trips (about a microsecond); an inf
 import threading
 
 
+class _Hold:
+    """A `with` block between two calls (no state: one serves every thread)."""
+
+    __slots__ = ("_begin", "_end")
+
+    def __init__(self, begin, end):
+        self._begin, self._end = begin, end
+
+    def __enter__(self):
+        self._begin()
+
+    def __exit__(self, *exc):
+        self._end()
+
+
 class WeightsGuard:
+    """`with guard.reading:` around an inference batch, `with guard.writing:` around a training step."""
+
     def __init__(self):
         self._cond = threading.Condition(threading.Lock())
         self._readers = 0        # inference batches reading now
         self._writing = False    # a training step is changing the weights
         self._waiting = 0        # training steps waiting for the readers to finish
+        self.reading = _Hold(self.begin_read, self.end_read)
+        self.writing = _Hold(self.begin_write, self.end_write)
 
     def begin_read(self):
         with self._cond:

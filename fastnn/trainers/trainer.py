@@ -161,24 +161,17 @@ class Trainer:
         return [loss, correct / len(x)] if model.metrics_names else loss
 
     def _step(self, context, x, y):
-        guard = self._guard
-        guard.begin_write()
-        try:
+        with self._guard.writing:
             return train_step(context, self.head, self.model.optimizer, x, y)
-        finally:
-            guard.end_write()
 
     # -- inference ----------------------------------------------------------------------------
     def _evaluate(self, x, y, batch_size, tracker=None):
         total, correct, n = 0.0, 0, len(x)
-        guard = self._guard
+        reading = self._guard.reading
         with self._pool.lease("test") as contexts:
             for lo, hi in batch_bounds(n, batch_size):
-                guard.begin_read()
-                try:
+                with reading:
                     loss, right = test_step(contexts.get(hi - lo), self.head, x[lo:hi], y[lo:hi])
-                finally:
-                    guard.end_read()
                 total += loss * (hi - lo)
                 correct += right
                 if tracker is not None:
@@ -214,14 +207,11 @@ class Trainer:
         model._ensure_resolved()
         result = np.empty((len(x),) + model.output_shape[1:], model.dtype)
         tracker = Progress(verbose).track(num_batches(len(x), batch_size))
-        guard = self._guard
+        reading = self._guard.reading
         with self._pool.lease("predict") as contexts:
             for lo, hi in batch_bounds(len(x), batch_size):
-                guard.begin_read()
-                try:
+                with reading:
                     result[lo:hi] = forward(contexts.get(hi - lo), x[lo:hi], False)
-                finally:
-                    guard.end_read()
                 tracker.advance()
         tracker.close()
         return result
