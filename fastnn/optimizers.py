@@ -67,8 +67,9 @@ class Optimizer:
         self._kernel(self._param, self._grad, *self._buffers, *self._scalars())
 
     def _scalars(self):
-        """The kernel's scalar arguments for this step (after the state buffers)."""
-        raise NotImplementedError
+        """The kernel's scalar arguments for this step (after the state buffers): by default the learning
+        rate, then the hyperparameters in HYPER's order."""
+        return (self._lr, *(getattr(self, name) for name in self.HYPER))
 
     def get_config(self):
         return {"name": type(self).__name__, "learning_rate": self._lr,
@@ -149,9 +150,6 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7):
         super().__init__(learning_rate, rho=rho, momentum=momentum, epsilon=epsilon)
-
-    def _scalars(self):
-        return self._lr, self.rho, self.momentum, self.epsilon
 
 
 class Adam(Optimizer):

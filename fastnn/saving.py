@@ -29,7 +29,8 @@ def load_model(filepath, compile=True):
     try:
         model = model_from_config(config.get("model"), "the model's config", build=False)
         # the optimizer state the file must hold: all of its optimizer's state, or none
-        state_names = optimizers.get(cc["optimizer"]).state_names if isinstance(cc, dict) else ()
+        optimizer = optimizers.get(cc["optimizer"]) if isinstance(cc, dict) else None
+        state_names = optimizer.state_names if optimizer is not None else ()
     except _CONFIG_ERRORS as exc:
         raise invalid(f"{type(exc).__name__}: {exc}") from None
     specs = [(layer, w) for layer in model.layers for w in layer.weights_spec]
@@ -49,7 +50,7 @@ def load_model(filepath, compile=True):
         model.build()
         model.set_weights([arrays[f"weights/{i}"] for i in range(len(specs))])
         if compile and cc is not None:
-            model.compile(optimizer=cc["optimizer"], loss=cc["loss"], metrics=cc["metrics"])
+            model.compile(optimizer=optimizer, loss=cc["loss"], metrics=cc["metrics"])
             opt = model.optimizer
             if opt.uses_gradients and all(f"optimizer/{k}" in arrays for k in opt.state_names):
                 opt.set_state({"iterations": cc.get("iterations", 0),

@@ -42,6 +42,24 @@ def scratch(key, sizes, *args):
     return hit
 
 
+def part_sizes(lay, threads):
+    """(float elements, int elements) of a call laid out as lay, a plan's Layout: the floats are a shared
+    part of lay.shared, lay.chunks parts of lay.chunk and one part of lay.thread per thread; the ints a
+    shared part of lay.ints and one of lay.ithread per thread."""
+    return lay.shared + lay.chunks * lay.chunk + threads * lay.thread, lay.ints + threads * lay.ithread
+
+
+def split(fbuf, ibuf, lay, threads):
+    """The parts of a call's scratch laid out as lay (part_sizes): the shared floats, the chunks' parts
+    (chunks, chunk), the threads' (threads, thread), the shared ints and the threads' ints (threads, ithread).
+    Slicing only, so Numba compiles it as it is (kernels/_numba/chunks.py)."""
+    at = lay.shared + lay.chunks * lay.chunk
+    iat = lay.ints + threads * lay.ithread
+    return (fbuf[:lay.shared], fbuf[lay.shared:at].reshape(lay.chunks, lay.chunk),
+            fbuf[at:at + threads * lay.thread].reshape(threads, lay.thread), ibuf[:lay.ints],
+            ibuf[lay.ints:iat].reshape(threads, lay.ithread))
+
+
 def _aligned_zeros(n, dtype):
     """n zeros starting on a 64-byte boundary (a cache line; the kernels' parts keep that alignment)."""
     size = np.dtype(dtype).itemsize

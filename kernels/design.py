@@ -36,20 +36,32 @@ GEMM_GRAIN = 1 << 18
 CHUNK = 1 << 12
 
 # conv2d: output rows are taken in tiles of CONV_TILE elements (a dP tile or an output block: 32 KiB of
-# float32, L1), never the whole batch. conv2d and pooling split a call's samples into at most SAMPLE_CHUNKS
-# chunks, each with its own partial sums (conv2d's dw, db), added in chunk order (1 and N threads give the
-# same bits).
+# float32, L1), never the whole batch.
 CONV_TILE = 1 << 13
-SAMPLE_CHUNKS = 16
 # The Numba conv2d forward deals samples to its threads round-robin, CONV_SAMPLES at a time (contiguous
 # shares measured 10% slower there for LeNet-5's first layer; the Cython forward's contiguous OpenMP
 # schedule measured 12% faster than tasks of 4).
 CONV_SAMPLES = 4
-# Partial sums of a chunked reduction (chunks x the size of one partial) stay under PART_BUDGET elements.
+# Chunked work (conv2d's and pooling's samples, batch norm's rows) is cut into at most MAX_CHUNKS chunks;
+# a chunk's partial sums (chunks x the size of one partial) stay under PART_BUDGET elements.
+MAX_CHUNKS = 16
 PART_BUDGET = 1 << 21
+
+
+def chunk_count(rows, work, part=0):
+    """The chunks of a call with `rows` rows (samples, or batch norm's rows), `work` elements or
+    multiply-adds in all, and partial sums of `part` elements per chunk: one (serial) below GRAIN of work,
+    else as many as MAX_CHUNKS, the rows and PART_BUDGET allow (many chunks balance the threads: 9 chunks on
+    2 threads leave one idle for a ninth of the time). Chunk ch of C holds rows [ch R // C, (ch + 1) R // C).
+    It depends on the sizes only, never on the thread count, and partial sums are added in chunk order, so
+    1 and N threads give the same bits. Plain arithmetic: Numba compiles it as it is
+    (kernels/_numba/chunks.py); the plans and the Cython kernels call it from Python."""
+    if work < GRAIN:
+        return 1
+    return max(1, min(MAX_CHUNKS, rows, PART_BUDGET // max(1, part)))
+
 
 C_MACROS = ([("FASTNN_NR", GEMM_NR)] + [(f"FASTNN_ROWS_{bits}", rows) for bits, rows in GEMM_ROWS.items()]
             + [("FASTNN_TAIL_STEPS", GEMM_TAIL_STEPS), ("FASTNN_TAIL_ROWS", GEMM_TAIL_ROWS)]
             + [("FASTNN_DENSE_PANEL", DENSE_PANEL), ("FASTNN_DENSE_COLS", DENSE_COLS), ("FASTNN_DENSE_TILE", DENSE_TILE)]
-            + [("FASTNN_GRAIN", GRAIN), ("FASTNN_GEMM_GRAIN", GEMM_GRAIN)]
-            + [("FASTNN_PART_BUDGET", PART_BUDGET)])
+            + [("FASTNN_GRAIN", GRAIN), ("FASTNN_GEMM_GRAIN", GEMM_GRAIN)])

@@ -48,10 +48,7 @@ def _deep_grey(arr, mode, name):
     """Pixels of a 32-bit integer ("I") or float ("F") image -> float32 in [0,1]: divided by the smallest
     of the mode's _FULL_SCALES that holds the brightest pixel; values no full scale holds (negative, or
     beyond the largest) are stretched from the image's own minimum (0) to its maximum (1)."""
-    values = arr.astype(np.float64)
-    if not np.isfinite(values).all():
-        raise ValueError(f"{name} contains {values.size - np.count_nonzero(np.isfinite(values))} NaN or inf "
-                         f"values (a mode {mode} image)")
+    values = _finite(arr.astype(np.float64), f"{name} (a mode {mode} image)")
     if values.size == 0:
         return values.astype(np.float32)
     lo, hi = float(values.min()), float(values.max())
@@ -87,6 +84,14 @@ def _load(image, fn):
     return np.asarray(image)
 
 
+def _finite(values, name):
+    """values, after checking that every one is finite (else a ValueError naming `name`)."""
+    finite = np.isfinite(values)
+    if not finite.all():
+        raise ValueError(f"{name} contains {values.size - np.count_nonzero(finite)} NaN or inf values")
+    return values
+
+
 def as_float(arr, name):
     """Pixel values -> float32 in [0,1]: bool, uint8 (/255), uint16 (/65535), other ints in 0..255,
     floats already in [0,1]. Anything else raises, naming `name`."""
@@ -96,10 +101,7 @@ def as_float(arr, name):
     if kind not in "uif":
         raise TypeError(f"{name} expects numeric pixels (bool, integer or float). Received: dtype {arr.dtype}")
     if kind == "f":
-        out = arr.astype(np.float32, copy=False)
-        finite = np.isfinite(out)
-        if not finite.all():
-            raise ValueError(f"{name} contains {out.size - np.count_nonzero(finite)} NaN or inf values")
+        out = _finite(arr.astype(np.float32, copy=False), name)
         lo, hi = float(out.min()), float(out.max())
         if lo < 0 or hi > 1:
             raise ValueError(f"{name} expects float pixels in [0, 1] (divide 0..255 values by 255). "

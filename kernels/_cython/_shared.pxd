@@ -23,22 +23,6 @@ cdef extern from *:
     enum: GRAIN "FASTNN_GRAIN"
     enum: GEMM_GRAIN "FASTNN_GEMM_GRAIN"
 
-# Reductions over rows (batch norm statistics) add per-chunk partial sums in chunk
-# order. The chunks depend on the sizes only, never on the thread count, so 1 and 8 threads give
-# bit-identical results. Each chunk holds at least GRAIN of work; there are at most MAX_CHUNKS of them and
-# their partial sums (chunks x part_size) stay under kernels/design.py's PART_BUDGET elements.
-cdef enum:
-    MAX_CHUNKS = 64
-cdef extern from *:
-    enum: PART_BUDGET "FASTNN_PART_BUDGET"
-
-
-cdef inline Py_ssize_t n_chunks(Py_ssize_t rows, Py_ssize_t work_per_row, Py_ssize_t part_size) noexcept nogil:
-    """How many chunks a reduction over rows is split into: 1 (serial) when the work is small."""
-    cdef Py_ssize_t n = min(<Py_ssize_t>MAX_CHUNKS, rows, rows * work_per_row // GRAIN)
-    return max(1, min(n, PART_BUDGET // max(1, part_size)))
-
-
 cdef extern from *:
     """
     #ifdef _OPENMP

@@ -1,6 +1,7 @@
-"""How the kernels split their work: when to go parallel, and the fixed row chunks of the column sums.
+"""How the Numba kernels split their work: when to go parallel, and the chunks of kernels/design.py's
+chunk_count, compiled.
 
-A parallel column sum (dense's db, batchnorm's statistics) keeps one partial per chunk (no atomics) and
+A parallel column sum (batch norm's statistics, conv2d's dw) keeps one partial per chunk (no atomics) and
 adds the partials in chunk order. The chunks depend only on the shape, never on the thread count, and the
 serial path walks the same chunks, so 1 and N threads give bit-identical sums.
 """
@@ -10,8 +11,8 @@ import types
 
 from numba import get_num_threads
 
-from ..design import SAMPLE_CHUNKS
-from .config import CHUNK, GRAIN, jit, pjit
+from .. import _scratch, design
+from .config import GRAIN, jit, pjit
 
 
 # work: elements (or multiply-adds) -> run the prange loop? Not below GRAIN, where the fork/join costs
@@ -22,13 +23,6 @@ def parallel(work):
     return work >= GRAIN
 
 
-# (M,C) -> rows per chunk, number of chunks: about CHUNK elements each, at least one row
-@jit
-def row_chunks(m, c):
-    rows = max(1, CHUNK // c)
-    return rows, (m + rows - 1) // rows
-
-
 # partial (chunks, C) -> total (C,) = sum of the rows of partial, in order
 @jit
 def sum_partials(total, partial):
@@ -37,32 +31,23 @@ def sum_partials(total, partial):
         total += partial[k]
 
 
-# samples per chunk, chunks for n samples and `work` multiply-adds (or elements): one chunk (serial) unless
-# parallel(work), else at most SAMPLE_CHUNKS. The shape alone decides, never the thread count (conv2d, pooling).
+# kernels/design.py's rule, compiled: the chunks of `rows` rows holding `work` in all, `part` partials each
+chunk_count = jit(design.chunk_count)
+
+
+# the rows [lo, hi) of chunk ch of `chunks` over `rows` rows
 @jit
-def sample_chunks(n, work):
-    if not parallel(work) or n == 1:
-        return n, 1
-    per = (n + min(n, SAMPLE_CHUNKS) - 1) // min(n, SAMPLE_CHUNKS)
-    return per, (n + per - 1) // per
+def chunk_rows(ch, chunks, rows):
+    return ch * rows // chunks, (ch + 1) * rows // chunks
+
+
+# kernels/_scratch.py's split, compiled: the shared, chunk and thread parts of a call's scratch
+split = jit(_scratch.split)
 
 
 # worker threads of a call: Numba's thread count, never more than the chunks
 def worker_threads():
-    return min(get_num_threads(), SAMPLE_CHUNKS)
-
-
-# A call's scratch buffer (kernels/_scratch.py) is cut into parts in order. Each part starts on a cache line
-# (16 elements: 64 bytes of float32), as a fresh array would; parts packed unaligned measured 5-15% slower.
-@jit
-def aligned(n):
-    return (n + 15) // 16 * 16
-
-
-# (buf[at:at+n], where the next part starts): the next part of a scratch buffer
-@jit
-def take(buf, at, n):
-    return buf[at:at + n], at + aligned(n)
+    return min(get_num_threads(), design.MAX_CHUNKS)
 
 
 def parallel_above_grain(over, work=None, grain=GRAIN):

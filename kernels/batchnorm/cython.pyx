@@ -7,14 +7,16 @@ Inference: the moving statistics. mean (C,) and invstd (C,) are saved for the ba
 Statistics in float64 over blocks of BLOCK rows: a block's mean, then its squared deviations while it is
 still in cache (the two-pass variance, as np.var, at the memory traffic of one pass), merged into the
 running mean and M2 of its chunk (Chan et al.), the chunks then merged in order. Chunks are fixed by the
-sizes (_shared.n_chunks), so the statistics are the same for every thread count. The backward's two sums
+sizes (kernels/design.py's chunk_count), so the statistics are the same for every thread count. The backward's two sums
 share one pass.
 """
 import numpy as np
 
+from ..design import chunk_count
+
 from cython.parallel cimport prange
 
-from _shared cimport GRAIN, bind_threads, fastnn_threads, floating, fsqrt, n_chunks
+from _shared cimport GRAIN, bind_threads, fastnn_threads, floating, fsqrt
 
 bind_threads()
 
@@ -58,7 +60,7 @@ def batchnorm_backward(floating[:, ::1] dx, floating[::1] dgamma, floating[::1] 
                        const floating[:, ::1] x, const floating[::1] mean, const floating[::1] invstd,
                        const floating[::1] gamma):
     cdef Py_ssize_t i, c, ch, r0, r1, m = x.shape[0], nc = x.shape[1]
-    cdef Py_ssize_t nch = n_chunks(m, nc, 2 * nc)
+    cdef Py_ssize_t nch = chunk_count(m, m * nc, 2 * nc)
     cdef floating fm = m, xhat
     # part[ch, 0] = sum of dout, part[ch, 1] = sum of dout * xhat, over the chunk's rows
     cdef double[:, :, ::1] part = np.zeros((nch, 2, nc))
@@ -94,7 +96,7 @@ cdef double _chunk_total(const double[:, :, ::1] part, Py_ssize_t which, Py_ssiz
 
 # The float64 column means and M2 (sum of squared deviations) of x (M,C): stats (2, C)
 cdef double[:, ::1] _mean_m2(const floating[:, ::1] x):
-    cdef Py_ssize_t m = x.shape[0], nc = x.shape[1], nch = n_chunks(m, nc, 4 * nc)
+    cdef Py_ssize_t m = x.shape[0], nc = x.shape[1], nch = chunk_count(m, m * nc, 4 * nc)
     cdef Py_ssize_t ch, blk, i, c, r0, r1, b0, b1, seen
     # per chunk: [0] running mean, [1] running M2, [2] block mean, [3] block M2
     cdef double[:, :, ::1] part = np.zeros((nch, 4, nc))

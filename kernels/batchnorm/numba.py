@@ -1,14 +1,14 @@
 """Batch normalisation over the last axis (Numba), Keras semantics as in the reference.
 
 Legend: M rows (N, or N*H*W for images: the layer passes a 2-D view), C channels.
-Column sums run over the fixed row chunks of _numba/chunks.py, in parallel when chunks.parallel says so.
+Column sums run over the row chunks of kernels/design.py's chunk_count, in parallel when there are several.
 Each chunk's mean and squared deviations are taken in two passes while the chunk is in cache, and the
 chunks are merged with Chan's formula: a variance as accurate as the reference's two passes over x, for
 one pass from memory.
 """
 import numpy as np
 
-from .._numba.chunks import parallel, row_chunks, sum_partials
+from .._numba.chunks import chunk_count, chunk_rows, sum_partials
 from .._numba.config import jit, pjit, prange
 from .._scratch import scratch
 
@@ -28,16 +28,18 @@ def _chunk_moments(x, cmean, cm2):
             cm2[j] += d * d
 
 
-# cmean cm2 (chunks, C) of chunks of `rows` rows (the last one shorter), m rows in all -> mean, var (C,)
+# cmean cm2 (chunks, C) of the chunks of m rows -> mean, var (C,)
 # Chan, Golub, LeVeque: merge (count, mean, M2) of the chunks seen so far with the next chunk's
 @jit
-def _merge_moments(mean, var, cmean, cm2, rows, m):
+def _merge_moments(mean, var, cmean, cm2, m):
     t = mean.dtype.type
+    chunks = cmean.shape[0]
     mean[:] = cmean[0]
     var[:] = cm2[0]  # the running M2 until the end
-    seen = min(m, rows)
-    for k in range(1, cmean.shape[0]):
-        count = min(m, (k + 1) * rows) - k * rows
+    seen = chunk_rows(0, chunks, m)[1]
+    for k in range(1, chunks):
+        lo, hi = chunk_rows(k, chunks, m)
+        count = hi - lo
         total = seen + count
         wb, wab = t(count / total), t(seen * count / total)
         for j in range(mean.size):
@@ -51,15 +53,14 @@ def _merge_moments(mean, var, cmean, cm2, rows, m):
 # x (M,C) -> mean (C,), var (C,) biased; cmean cm2 (chunks, C): the chunks' partial moments (scratch)
 @pjit
 def _moments(mean, var, x, cmean, cm2):
-    m, c = x.shape
-    rows, chunks = row_chunks(m, c)
-    if not parallel(m * c):
-        for k in range(chunks):
-            _chunk_moments(x[k * rows:(k + 1) * rows], cmean[k], cm2[k])
+    m, chunks = x.shape[0], cmean.shape[0]
+    if chunks == 1:
+        _chunk_moments(x, cmean[0], cm2[0])
     else:
         for k in prange(chunks):
-            _chunk_moments(x[k * rows:(k + 1) * rows], cmean[k], cm2[k])
-    _merge_moments(mean, var, cmean, cm2, rows, m)
+            lo, hi = chunk_rows(k, chunks, m)
+            _chunk_moments(x[lo:hi], cmean[k], cm2[k])
+    _merge_moments(mean, var, cmean, cm2, m)
 
 
 # out x (rows,C): out = (x - center) * a + beta
@@ -71,28 +72,31 @@ def _affine_rows(out, x, center, a, beta):
 
 
 @pjit
-def _affine(out, x, center, a, beta):
-    m, c = x.shape
-    rows, chunks = row_chunks(m, c)
-    if not parallel(m * c):
+def _affine(out, x, center, a, beta, chunks):
+    if chunks == 1:
         _affine_rows(out, x, center, a, beta)
     else:
         for k in prange(chunks):
-            lo, hi = k * rows, (k + 1) * rows
+            lo, hi = chunk_rows(k, chunks, x.shape[0])
             _affine_rows(out[lo:hi], x[lo:hi], center, a, beta)
+
+
+# the chunks of x (M,C): two partial sums of C each
+@jit
+def _chunks(m, c):
+    return chunk_count(m, m * c, 2 * c)
 
 
 # the scratch of a call, x (M,C): the chunks' two partial sums (chunks, C) each, then two (C,) vectors
 def _work_sizes(x):
     m, c = x.shape
-    _, chunks = row_chunks(m, c)
-    return 2 * chunks * c + 2 * c, 0, np.int64
+    return 2 * _chunks(m, c) * c + 2 * c, 0, np.int64
 
 
 # (chunks, C) twice, (C,) twice: the parts of a call's scratch
 @jit
 def _work_parts(work, m, c):
-    _, chunks = row_chunks(m, c)
+    chunks = _chunks(m, c)
     a = work[:chunks * c].reshape(chunks, c)
     b = work[chunks * c:2 * chunks * c].reshape(chunks, c)
     return a, b, work[2 * chunks * c:2 * chunks * c + c], work[2 * chunks * c + c:2 * chunks * c + 2 * c]
@@ -110,11 +114,11 @@ def _forward(out, mean, invstd, x, gamma, beta, moving_mean, moving_var, momentu
             moving_mean[j] = moving_mean[j] * t(momentum) + t(1 - momentum) * mean[j]
             moving_var[j] = moving_var[j] * t(momentum) + t(1 - momentum) * var[j]
             scale[j] = invstd[j] * gamma[j]
-        _affine(out, x, mean, scale, beta)
+        _affine(out, x, mean, scale, beta, cmean.shape[0])
     else:
         for j in range(mean.size):
             scale[j] = gamma[j] / np.sqrt(moving_var[j] + t(eps))
-        _affine(out, x, moving_mean, scale, beta)
+        _affine(out, x, moving_mean, scale, beta, cmean.shape[0])
 
 
 # x (M,C) gamma beta moving_mean moving_var (C,) -> out (M,C); mean invstd (C,) written when training
@@ -155,26 +159,23 @@ def _dx_rows(dx, dout, x, mean, invstd, k, mf, dbeta, dgamma):
 @pjit
 def _backward(dx, dgamma, dbeta, dout, x, mean, invstd, gamma, work):
     m, c = x.shape
-    rows, chunks = row_chunks(m, c)
     sb, sg, scale, _ = _work_parts(work, m, c)
-    serial = not parallel(m * c)
-    if serial:
-        for k in range(chunks):
-            lo, hi = k * rows, (k + 1) * rows
-            _chunk_grad_sums(dout[lo:hi], x[lo:hi], mean, sb[k], sg[k])
+    chunks = sb.shape[0]
+    if chunks == 1:
+        _chunk_grad_sums(dout, x, mean, sb[0], sg[0])
     else:
         for k in prange(chunks):
-            lo, hi = k * rows, (k + 1) * rows
+            lo, hi = chunk_rows(k, chunks, m)
             _chunk_grad_sums(dout[lo:hi], x[lo:hi], mean, sb[k], sg[k])
     sum_partials(dbeta, sb)
     sum_partials(dgamma, sg)
     mf = x.dtype.type(m)
     _dx_scales(scale, dgamma, gamma, invstd, mf)
-    if serial:
+    if chunks == 1:
         _dx_rows(dx, dout, x, mean, invstd, scale, mf, dbeta, dgamma)
     else:
         for k in prange(chunks):
-            lo, hi = k * rows, (k + 1) * rows
+            lo, hi = chunk_rows(k, chunks, m)
             _dx_rows(dx[lo:hi], dout[lo:hi], x[lo:hi], mean, invstd, scale, mf, dbeta, dgamma)
 
 

@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._scratch import scratch
+from .._scratch import part_sizes, scratch, split
 from .plan import conv2d_layout, conv2d_plan
 
 from cython.parallel cimport prange, threadid
@@ -53,7 +53,7 @@ cdef struct Plan:
 
 
 cdef struct Layout:
-    Py_ssize_t shared, chunk, thread, ints, chunks
+    Py_ssize_t shared, chunk, thread, ints, ithread, chunks
     Py_ssize_t w_at, one_at, db_at, blk_at, pre_at, g_at, gt_at, dcv_at, dp_at, raw_at, go_at, taps_at, ko_at
 
 
@@ -77,7 +77,7 @@ cdef Layout _layout_of(layout) except *:
 
 # (float elements, int elements, int type) of a call's scratch: _scratch.scratch's `sizes`
 def _scratch_sizes(x, lay, Py_ssize_t threads):
-    return lay.shared + lay.chunks * lay.chunk + threads * lay.thread, lay.ints, np.intp
+    return (*part_sizes(lay, threads), np.intp)
 
 
 # the scratch of a call laid out as plan.py says: (shared float part, chunk parts (chunks, chunk), thread
@@ -85,9 +85,7 @@ def _scratch_sizes(x, lay, Py_ssize_t threads):
 def _call_scratch(name, x, plan, lay, with_dx):
     threads = fastnn_threads()
     fbuf, ibuf = scratch((name, plan, x.dtype.char, with_dx, threads), _scratch_sizes, x, lay, threads)
-    at = lay.shared + lay.chunks * lay.chunk
-    return (fbuf[:lay.shared], fbuf[lay.shared:at].reshape(lay.chunks, lay.chunk),
-            fbuf[at:at + threads * lay.thread].reshape(threads, lay.thread), ibuf[:lay.ints])
+    return split(fbuf, ibuf, lay, threads)[:4]
 
 
 # -- forward ---------------------------------------------------------------------------------------

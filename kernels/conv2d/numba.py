@@ -33,11 +33,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._numba.chunks import parallel, worker_threads
+from .._numba.chunks import chunk_rows, parallel, split, worker_threads
 from .._numba.config import jit, pjit, prange
 from .._numba.gemm import gemm, padded, row_offsets
 from .plan import Layout, Plan, conv2d_layout, conv2d_plan
-from .._scratch import scratch
+from .._scratch import part_sizes, scratch
 from ..design import CONV_SAMPLES
 from ..activations.numba import backward_flat, check_code, forward_flat
 
@@ -213,10 +213,10 @@ def _geometry(x_shape, w_shape, oh, ow, sh, sw, ph, pw, backward, with_dx):
 
 # elements of the two scratch buffers, their int type: _scratch.scratch's `sizes`
 def _scratch_sizes(x, lay, threads):
-    return lay.shared + lay.chunks * lay.chunk + threads * lay.thread, lay.ints, np.int64
+    return (*part_sizes(lay, threads), np.int64)
 
 
-# the call's Plan and Layout, its float and int scratch, and the threads it runs on (at most SAMPLE_CHUNKS).
+# the call's Plan and Layout, its float and int scratch, and the threads it runs on (at most MAX_CHUNKS).
 # The key holds the plan: what stays zero in the scratch depends on the geometry.
 def _call(name, x, w, out, sh, sw, ph, pw, backward, with_dx):
     p, lay, pt, lt = _geometry(x.shape, w.shape, out.shape[1], out.shape[2], sh, sw, ph, pw, backward, with_dx)
@@ -306,8 +306,7 @@ def _forward_parallel(out, x, w, sf, si, ft, p, lay, act):
 @jit
 def _forward(out, x, w, b, pt, lt, act, fbuf, ibuf, threads):
     p, lay = Plan(*pt), Layout(*lt)
-    sf, si = fbuf[:lay.shared], ibuf[:lay.ints]
-    ft = fbuf[lay.shared:lay.shared + threads * lay.thread].reshape(threads, lay.thread)
+    sf, _, ft, si, _ = split(fbuf, ibuf, lay, threads)
     _forward_setup(sf, si, w, b, p, lay)
     if threads == 1 or p.n == 1 or not parallel(p.n * p.oh * p.ow * p.nk * p.q):
         _forward_samples(out, x, w, sf, si, ft[0], p, lay, act, 0, p.n)
@@ -426,23 +425,20 @@ def _backward_parallel(dx, dout, x, w, sf, si, fs, ft, out, p, lay, act):
     n, chunks, threads = p.n, lay.chunks, ft.shape[0]
     for t in prange(threads):
         for ch in range(t, chunks, threads):
-            _backward_samples(dx, dout, x, w, sf, si, fs[ch], ft[t], out, p, lay, act, ch * n // chunks,
-                              (ch + 1) * n // chunks)
+            lo, hi = chunk_rows(ch, chunks, n)
+            _backward_samples(dx, dout, x, w, sf, si, fs[ch], ft[t], out, p, lay, act, lo, hi)
 
 
 @jit
 def _backward(dx, dw, db, dout, x, w, out, pt, lt, act, fbuf, ibuf, threads):
     p, lay = Plan(*pt), Layout(*lt)
     n, chunks = p.n, lay.chunks
-    sf, si = fbuf[:lay.shared], ibuf[:lay.ints]
-    fs = fbuf[lay.shared:lay.shared + chunks * lay.chunk].reshape(chunks, lay.chunk)
-    at = lay.shared + chunks * lay.chunk
-    ft = fbuf[at:at + threads * lay.thread].reshape(threads, lay.thread)
+    sf, fs, ft, si, _ = split(fbuf, ibuf, lay, threads)
     _backward_setup(sf, si, w, p, lay)
     if chunks == 1 or threads == 1:
         for ch in range(chunks):
-            _backward_samples(dx, dout, x, w, sf, si, fs[ch], ft[0], out, p, lay, act, ch * n // chunks,
-                              (ch + 1) * n // chunks)
+            lo, hi = chunk_rows(ch, chunks, n)
+            _backward_samples(dx, dout, x, w, sf, si, fs[ch], ft[0], out, p, lay, act, lo, hi)
     else:
         _backward_parallel(dx, dout, x, w, sf, si, fs, ft, out, p, lay, act)
     _reduce_partials(dw, db, fs, p.k16, lay.db_at)

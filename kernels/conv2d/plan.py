@@ -12,7 +12,7 @@ canvas); Qp, K16 = Q, K rounded up to NR (the GEMM block's width).
 """
 from collections import namedtuple
 
-from ..design import CONV_TILE, GEMM_NR, GRAIN, PART_BUDGET, SAMPLE_CHUNKS
+from ..design import CONV_TILE, GEMM_NR, chunk_count
 
 Plan = namedtuple("Plan", [
     "n", "h", "width", "nc", "kh", "kw", "nk", "oh", "ow", "sh", "sw", "ph", "pw",   # the call
@@ -66,7 +66,7 @@ def conv2d_plan(n, h, width, nc, kh, kw, nk, oh, ow, sh, sw, ph, pw):
 # called on one array as both source and destination, LLVM's runtime overlap check fails and the loop falls
 # back to scalar code, about 5x slower. The Cython kernels (GCC) activate in place and leave them unused.
 Layout = namedtuple("Layout", [
-    "shared", "chunk", "thread", "ints", "chunks",   # part sizes (chunk, thread: one of each), and chunks
+    "shared", "chunk", "thread", "ints", "ithread", "chunks",   # part sizes (kernels/_scratch.py), and chunks
     "w_at", "one_at", "db_at", "blk_at", "pre_at", "g_at", "gt_at", "dcv_at", "dp_at", "raw_at", "go_at", "taps_at",
     "ko_at",
 ])
@@ -84,13 +84,13 @@ def conv2d_layout(p, backward, with_dx):
         blk_at = _al(p.canvas)
         pre_at = blk_at + _al(p.nk * p.apitch if p.direct else p.frows * p.ow * p.k16)
         return Layout(shared=w_at + _al(p.nk * p.q if p.direct else p.q * p.k16), chunk=0,
-                      thread=pre_at + _al(p.frows * p.ow * p.nk), ints=p.nk if p.direct else p.oh * p.ow, chunks=1,
+                      thread=pre_at + _al(p.frows * p.ow * p.nk), ints=p.nk if p.direct else p.oh * p.ow, ithread=0,
+                      chunks=1,
                       w_at=w_at, one_at=0, db_at=0, blk_at=blk_at, pre_at=pre_at, g_at=0, gt_at=0, dcv_at=0, dp_at=0,
                       raw_at=0, go_at=0, taps_at=0, ko_at=0)
     db_at = p.prow * p.k16
     chunk = _al(db_at + p.k16)
-    # each chunk at least GRAIN multiply-adds, at most SAMPLE_CHUNKS, their partials within PART_BUDGET
-    chunks = max(1, min(SAMPLE_CHUNKS, p.n, p.n * p.oh * p.ow * p.q * p.nk // GRAIN, PART_BUDGET // chunk))
+    chunks = chunk_count(p.n, p.n * p.oh * p.ow * p.q * p.nk, chunk)
     g_at = _al(p.canvas)
     gt_at = g_at + _al(0 if p.k16 == p.nk else p.grows * p.ow * p.k16)
     dcv_at = gt_at + _al(p.k2 * p.oh * p.wp if p.direct else 0)
@@ -100,6 +100,6 @@ def conv2d_layout(p, backward, with_dx):
     taps_at = go_at + _al(p.rows * p.ow)
     ko_at = taps_at + _al(p.prow)
     return Layout(shared=_al(p.nk * p.qp) + _al(1), chunk=chunk, thread=raw_at + _al(p.oh * p.ow * p.nk),
-                  ints=ko_at + _al(p.k2), chunks=chunks, w_at=0, one_at=_al(p.nk * p.qp), db_at=db_at, blk_at=0, pre_at=0,
+                  ints=ko_at + _al(p.k2), ithread=0, chunks=chunks, w_at=0, one_at=_al(p.nk * p.qp), db_at=db_at, blk_at=0, pre_at=0,
                   g_at=g_at, gt_at=gt_at, dcv_at=dcv_at, dp_at=dp_at, raw_at=raw_at, go_at=go_at, taps_at=taps_at,
                   ko_at=ko_at)

@@ -4,11 +4,12 @@ Legend: N batch, H W input size, C channels, PH PW pool size, sh sw strides, ph 
 (padded cells never win: they count as -inf), OH OW output size.
 argmax (N,OH,OW,C) int32 holds the winning position inside each window, i * PW + j; ties go to the
 first maximum in row-major window order, and a NaN wins as in np.argmax, in every backend.
+Which loops a call takes and where its scratch lies: plan.py (shared with the Numba backend).
 """
-import numpy as np
+from functools import lru_cache
 
-from .._scratch import scratch
-from .plan import maxpool2d_plan
+from .._scratch import part_sizes, scratch, split
+from .plan import index_type, maxpool2d_layout, maxpool2d_plan
 
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
@@ -20,21 +21,35 @@ from _shared cimport bind_threads, fastnn_threads, floating, GRAIN
 bind_threads()
 
 
-# x (N,H,W,C) -> out (N,OH,OW,C), argmax (N,OH,OW,C)
-def maxpool2d_forward(out, argmax, x, int kh, int kw, int sh, int sw, int ph, int pw):
-    threads = fastnn_threads()
-    # per thread: the best of each input column over a window's rows, and its index, then the best over the
-    # columns from every start position (_forward) and its index; kept between calls
-    row = x.shape[2] * x.shape[3]
-    colv, coli = scratch(("maxpool2d_forward", row, x.dtype.char, threads), _column_sizes, x, threads * 2 * row)
-    colv, coli = colv.reshape(threads, 2 * row), coli.reshape(threads, 2 * row)
-    whole, span = maxpool2d_plan(x.shape[2], x.shape[3], out.shape[2], kw, sw, pw)
-    _forward(out, argmax, x.reshape(x.shape[0], x.shape[1], -1), colv, coli, kh, kw, sh, sw, ph, pw, whole, span)
+# The call's Plan and Layout (plan.py)
+@lru_cache(maxsize=64)
+def _geometry(x_shape, out_shape, kh, kw, sh, sw, ph, pw, backward):
+    (n, h, w, c), (_, oh, ow, _) = x_shape, out_shape
+    return (maxpool2d_plan(h, w, c, oh, ow, kh, kw, sh, sw, ph, pw),
+            maxpool2d_layout(n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, backward))
 
 
 # (float elements, int elements, int type): _scratch.scratch's `sizes`
-def _column_sizes(x, n):
-    return n, n, np.int32
+def _scratch_sizes(x, lay, threads, backward):
+    return (*part_sizes(lay, threads), index_type(backward))
+
+
+# the call's Plan, Layout, and its scratch's parts (_scratch.split), kept between calls
+def _call(name, x, out, kh, kw, sh, sw, ph, pw):
+    backward = name == "maxpool2d_backward"
+    plan, lay = _geometry(x.shape, out.shape, kh, kw, sh, sw, ph, pw, backward)
+    threads = fastnn_threads()
+    key = (name, x.shape, out.shape, kh, kw, sh, sw, ph, pw, x.dtype.char, threads)
+    return plan, lay, split(*scratch(key, _scratch_sizes, x, lay, threads, backward), lay, threads)
+
+
+# x (N,H,W,C) -> out (N,OH,OW,C), argmax (N,OH,OW,C)
+def maxpool2d_forward(out, argmax, x, int kh, int kw, int sh, int sw, int ph, int pw):
+    # per thread: the best of each input column over a window's rows, and its index, then at runs_at the
+    # best over the columns from every start position (whole rows) and its index
+    plan, lay, (_, _, colv, _, coli) = _call("maxpool2d_forward", x, out, kh, kw, sh, sw, ph, pw)
+    _forward(out, argmax, x.reshape(x.shape[0], x.shape[1], -1), colv, coli, kh, kw, sh, sw, ph, pw, plan.whole,
+             plan.span, lay.runs_at)
 
 
 # Max is separable: one task per output row (sample b, row r) first takes the best of every input column
@@ -46,10 +61,10 @@ def _column_sizes(x, n):
 # With "whole" rows (plan.py) the columns are merged for every start position along the row instead, and each
 # window's C results then picked out: for stride 2 it compares twice what is needed, and with C = 6 it beats
 # merging C channels window by window, as in the Numba backend (numba.py, _row_windows).
-# x (N,H,W*C); colv coli (threads, 2 W*C): the column winners, then the merged runs
+# x (N,H,W*C); colv coli (threads, Layout.thread): the column winners, then at `runs` the merged runs
 def _forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const floating[:, :, ::1] x,
              floating[:, ::1] colv, int32_t[:, ::1] coli, int kh, int kw, int sh, int sw, int ph, int pw,
-             bint whole, Py_ssize_t span):
+             bint whole, Py_ssize_t span, Py_ssize_t runs):
     cdef Py_ssize_t n = out.shape[0], oh = out.shape[1], ow = out.shape[2], nc = out.shape[3]
     cdef Py_ssize_t h = x.shape[1], row = x.shape[2], w = row // nc
     cdef Py_ssize_t t, b, r, q, c, i, j, hs, ws, i0, i1, j0, j1, base, p, tid
@@ -83,11 +98,11 @@ def _forward(floating[:, :, :, ::1] out, int32_t[:, :, :, ::1] argmax, const flo
                     colv[tid, p] = v if take else cur
                     coli[tid, p] = <int32_t>(i * kw) if take else coli[tid, p]
             if whole:
-                _merge_runs(colv, coli, tid, row, span, kw, nc)
+                _merge_runs(colv, coli, tid, runs, span, kw, nc)
                 for q in range(ow):
                     for c in range(nc):
-                        out[b, r, q, c] = colv[tid, row + q * sw * nc + c]
-                        argmax[b, r, q, c] = coli[tid, row + q * sw * nc + c]
+                        out[b, r, q, c] = colv[tid, runs + q * sw * nc + c]
+                        argmax[b, r, q, c] = coli[tid, runs + q * sw * nc + c]
             else:
                 for q in range(ow):
                     ws = q * sw - pw
@@ -122,37 +137,38 @@ cdef inline bint _wins(floating v, int32_t vi, floating cur, int32_t ci) noexcep
     return (v > cur) | ((v == cur) & (vi < ci)) | ((v != v) & ((cur == cur) | (vi < ci)))
 
 
-# colv[tid, row + t], coli[...] <- the best of columns t, t + C, ..., t + (KW-1) C of the row's column winners
-# colv[tid, :row] and its window index, for t < span; ties to the earlier column, a NaN wins
-cdef void _merge_runs(floating[:, ::1] colv, int32_t[:, ::1] coli, Py_ssize_t tid, Py_ssize_t row, Py_ssize_t span,
+# colv[tid, runs + t], coli[...] <- the best of columns t, t + C, ..., t + (KW-1) C of the row's column winners
+# colv[tid, :W C] and its window index, for t < span; ties to the earlier column, a NaN wins
+cdef void _merge_runs(floating[:, ::1] colv, int32_t[:, ::1] coli, Py_ssize_t tid, Py_ssize_t runs, Py_ssize_t span,
                       int kw, Py_ssize_t nc) noexcept nogil:
     cdef Py_ssize_t t, j
     cdef floating v, cur
     cdef int32_t vi, ci
     cdef bint take
     for t in range(span):
-        colv[tid, row + t] = colv[tid, t]
-        coli[tid, row + t] = coli[tid, t]
+        colv[tid, runs + t] = colv[tid, t]
+        coli[tid, runs + t] = coli[tid, t]
     for j in range(1, kw):
         for t in range(span):
             v = colv[tid, j * nc + t]
             vi = coli[tid, j * nc + t] + <int32_t>j
-            cur = colv[tid, row + t]
-            ci = coli[tid, row + t]
+            cur = colv[tid, runs + t]
+            ci = coli[tid, runs + t]
             take = _wins(v, vi, cur, ci)
-            colv[tid, row + t] = v if take else cur
-            coli[tid, row + t] = vi if take else ci
+            colv[tid, runs + t] = v if take else cur
+            coli[tid, runs + t] = vi if take else ci
 
 
 # dout (N,OH,OW,C) -> dx (N,H,W,C): each output's gradient goes to its window's winner
 def maxpool2d_backward(dx, dout, argmax, int kh, int kw, int sh, int sw, int ph, int pw):
-    # the cell of each window position, looked up rather than divided out per output
-    cells = np.arange(kh * kw, dtype=np.intp)
-    _backward(dx.reshape(dx.shape[0], -1), dx.shape[1], dx.shape[2], dout, argmax, cells // kw, cells % kw,
-              kh, kw, sh, sw, ph, pw)
+    plan, _, (_, _, _, taps, _) = _call("maxpool2d_backward", dx, dout, kh, kw, sh, sw, ph, pw)
+    _backward(dx.reshape(dx.shape[0], -1), dx.shape[1], dx.shape[2], dout, argmax, taps, kh, kw, sh, sw, ph, pw,
+              plan.tiled, plan.inside)
 
 
-# dx (N,H*W*C); window position k is at row di[k], column dj[k] of its window.
+# dx (N,H*W*C); taps (3 KH KW, plan.py): window position k is at row di[k] = taps[k], column
+# dj[k] = taps[KH KW + k] of its window (looked up rather than divided out per output); tiled and inside:
+# plan.py's Plan.
 # Windows that tile the image exactly (stride = pool size, no padding, no remainder: 2x2/2 on even sizes)
 # cover every cell once, so each cell is written once, g or 0, in memory order: no zeroing pass and no
 # scattered read-modify-write (as the Numba backend does). With fewer than 8 channels that select loop is
@@ -160,12 +176,14 @@ def maxpool2d_backward(dx, dout, argmax, int kh, int kw, int sh, int sw, int ph,
 # without the row and column checks when every window lies inside the image. LeNet's pools, one thread:
 # 64x10x10x16 117 -> 45 us (tiled), 64x28x28x6 213 -> 146 us (scatter without the checks).
 def _backward(floating[:, ::1] dx, Py_ssize_t h, Py_ssize_t w, const floating[:, :, :, ::1] dout,
-              const int32_t[:, :, :, ::1] argmax, const Py_ssize_t[::1] di, const Py_ssize_t[::1] dj,
-              Py_ssize_t kh, Py_ssize_t kw, int sh, int sw, int ph, int pw):
+              const int32_t[:, :, :, ::1] argmax, Py_ssize_t[::1] taps, Py_ssize_t kh, Py_ssize_t kw,
+              int sh, int sw, int ph, int pw, bint tiled, bint inside):
     cdef Py_ssize_t n = dout.shape[0], oh = dout.shape[1], ow = dout.shape[2], nc = dout.shape[3]
-    cdef Py_ssize_t b, r, q, c, i, j, at
-    cdef bint tiled = sh == kh and sw == kw and ph == 0 and pw == 0 and oh * kh == h and ow * kw == w and nc >= 8
-    cdef bint inside = ph == 0 and pw == 0 and (oh - 1) * sh + kh <= h and (ow - 1) * sw + kw <= w
+    cdef Py_ssize_t b, r, q, c, i, j, at, k, t = kh * kw
+    for k in range(t):
+        taps[k] = k // kw
+        taps[t + k] = k % kw
+    cdef const Py_ssize_t[::1] di = taps[:t], dj = taps[t:2 * t]
     cdef int threads = fastnn_threads()
     # one task per sample: overlapping windows of a sample add into the same cells of that sample only
     for b in prange(n, nogil=True, num_threads=threads, schedule="static", use_threads_if=n * oh * ow * nc >= GRAIN):

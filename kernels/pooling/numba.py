@@ -8,16 +8,18 @@ Max is separable: the forward first takes the best of every input column over a 
 whole image rows (W*C contiguous, vectorised), then the best of each window's columns, C at a time.
 The backward adds each output's gradient at its recorded winner and never reads x: 3.5-6x faster than
 finding the winners again at the LeNet and Fashion shapes (one thread), for an int32 per output.
-Parallel over fixed chunks of samples above GRAIN (_numba.chunks.sample_chunks); each sample is written by
-one thread only. Each thread's row buffers and the shared index tables are views of scratch kept between
-calls (kernels/_scratch.py), so a training step allocates nothing here.
+Parallel over the chunks of samples of plan.py's Layout; each sample is written by one thread only. Each
+thread's row buffers and the shared index tables are views of scratch kept between calls, laid out as
+plan.py says (kernels/_scratch.py), so a training step allocates nothing here.
 """
+from functools import lru_cache
+
 import numpy as np
 
+from .._numba.chunks import chunk_rows, split, worker_threads
 from .._numba.config import jit, pjit, prange
-from .._scratch import scratch
-from .plan import maxpool2d_plan
-from .._numba.chunks import aligned, sample_chunks, take, worker_threads
+from .._scratch import part_sizes, scratch
+from .plan import Layout, Plan, index_type, maxpool2d_layout, maxpool2d_plan
 
 
 # the window of output (oh, ow) covers input rows oh*sh - ph + [i0, i1) and columns ow*sw - pw + [j0, j1)
@@ -68,21 +70,18 @@ def _row_windows(o, a, cv, ci, hv, hx, kw, sw, c):
 # samples [lo, hi): out = max over each window, argmax = the winning tap. Max is separable: first the best
 # of each input column over the window's rows (long contiguous rows of W*C, vectorised), then the best of
 # the window's columns, C channels at a time. Row winners carry i*KW, so the index stays exact on ties.
-# rowidx: the shared int scratch, cf/ci the running thread's (_layout)
+# rowidx: the shared int scratch, cf/ci the running thread's (plan.py's Layout lay)
 @jit
-def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, cf, ci, lo, hi):
+def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, cf, ci, p, lay, lo, hi):
     _, h, w, c = x.shape
     _, oh, ow, _ = out.shape
     n = w * c
-    whole, span = _plan(x, out, kw, sw, pw)
-    colv, at = take(cf, 0, 2 * n)
-    coli, it = take(ci, 0, 2 * n)
-    colv, coli = colv.reshape(2, n), coli.reshape(2, n)
-    scratch_v, at = take(cf, at, 2 * c)   # the horizontal chain's intermediate results
-    scratch_i, it = take(ci, it, 2 * c)
-    scratch_v, scratch_i = scratch_v.reshape(2, c), scratch_i.reshape(2, c)
-    hv = cf[at:at + 2 * span].reshape(2, span)
-    hx = ci[it:it + 2 * span].reshape(2, span)
+    whole, span, pair, runs = p.whole, p.span, lay.pair_at, lay.runs_at
+    colv, coli = cf[:2 * n].reshape(2, n), ci[:2 * n].reshape(2, n)
+    scratch_v = cf[pair:pair + 2 * c].reshape(2, c)   # the horizontal chain's intermediate results
+    scratch_i = ci[pair:pair + 2 * c].reshape(2, c)
+    hv = cf[runs:runs + 2 * span].reshape(2, span)
+    hx = ci[runs:runs + 2 * span].reshape(2, span)
     for s in range(lo, hi):
         xs = x[s].reshape(h, n)
         for r in range(oh):
@@ -139,11 +138,9 @@ def _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, cf, ci, lo,
 # and column (a winner is never a padded cell, except in a window over padding only).
 # ti, tj, toff: tap -> its row, column, and offset from the window's corner in a flat sample
 @jit
-def _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, lo, hi):
+def _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, tiled, lo, hi):
     _, h, w, c = dx.shape
     _, oh, ow, _ = dout.shape
-    # (C >= 8: with fewer channels the select loop is too short to vectorise, and the scatter measured faster)
-    tiled = sh == kh and sw == kw and ph == 0 and pw == 0 and h == oh * kh and w == ow * kw and c >= 8
     zero = dx.dtype.type(0)
     for s in range(lo, hi):
         d = dx[s].reshape(h * w * c)
@@ -175,97 +172,80 @@ def _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, lo
                             d[np.uintp((i * w + j) * c + ch)] += gs[u]
 
 
-_maxpool2d_plan = jit(maxpool2d_plan)
+# The call's Plan and Layout (plan.py), and as plain tuples for the compiled functions, which name their
+# fields again (Plan(*pt)): Numba types a plain tuple in C, a named tuple in Python (about 4 us a call).
+@lru_cache(maxsize=64)
+def _geometry(x_shape, out_shape, kh, kw, sh, sw, ph, pw, backward):
+    (n, h, w, c), (_, oh, ow, _) = x_shape, out_shape
+    lay = maxpool2d_layout(n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, backward)
+    return lay, tuple(maxpool2d_plan(h, w, c, oh, ow, kh, kw, sh, sw, ph, pw)), tuple(lay)
 
 
-# the call's Plan (plan.py): x (N,H,W,C), out (N,OH,OW,C)
-@jit
-def _plan(x, out, kw, sw, pw):
-    return _maxpool2d_plan(x.shape[2], x.shape[3], out.shape[2], kw, sw, pw)
+# elements of the two scratch buffers, their int type: _scratch.scratch's `sizes`
+def _scratch_sizes(x, lay, threads, backward):
+    return (*part_sizes(lay, threads), index_type(backward))
 
 
-# scratch parts (float per thread, int shared, int per thread), samples per chunk, chunks. Forward: rowidx
-# (shared); per thread (reused by each chunk it runs, as in conv2d) the column winners, the horizontal
-# chain's pair and _row_windows' pair, values and indices. Backward: the tap tables (shared).
-@jit
-def _layout(x, out, kh, kw, sw, pw, backward):
-    n, h, w, c = x.shape
-    if backward:
-        per, chunks = sample_chunks(n, x.size + out.size)
-        return 0, 3 * kh * kw, 0, per, chunks
-    per, chunks = sample_chunks(n, out.size * kh * kw)
-    span = _plan(x, out, kw, sw, pw).span
-    chunk = aligned(2 * w * c) + aligned(2 * c) + aligned(2 * span)
-    return chunk, kh * w * c, chunk, per, chunks
-
-
-def _scratch_sizes(x, out, kh, kw, sw, pw, backward, threads):
-    thread, ishared, ithread, _, _ = _layout(x, out, kh, kw, sw, pw, backward)
-    # int32 like argmax for the forward's window indices; int64 for the backward's address tables
-    return threads * thread, ishared + threads * ithread, np.int64 if backward else np.int32
-
-
-# the float and int scratch of a call, and the threads it runs on
-def _call_scratch(name, x, out, kh, kw, sh, sw, ph, pw):
+# the call's Plan and Layout as tuples, its float and int scratch, and the threads it runs on
+def _call(name, x, out, kh, kw, sh, sw, ph, pw):
+    backward = name == "maxpool2d_backward"
+    lay, pt, lt = _geometry(x.shape, out.shape, kh, kw, sh, sw, ph, pw, backward)
     threads = worker_threads()
     key = (name, x.shape, out.shape, kh, kw, sh, sw, ph, pw, x.dtype.char, threads)
-    return (*scratch(key, _scratch_sizes, x, out, kh, kw, sw, pw, name == "maxpool2d_backward", threads), threads)
+    return (pt, lt, *scratch(key, _scratch_sizes, x, lay, threads, backward), threads)
 
 
 # thread t runs chunks t, t + threads, ... with its own scratch ft[t], it[t]
 @pjit
-def _forward_parallel(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft, it, per, chunks):
+def _forward_parallel(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft, it, p, lay):
     n, threads = x.shape[0], ft.shape[0]
     for t in prange(threads):
-        for ch in range(t, chunks, threads):
-            _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft[t], it[t], ch * per,
-                             min(n, (ch + 1) * per))
+        for ch in range(t, lay.chunks, threads):
+            lo, hi = chunk_rows(ch, lay.chunks, n)
+            _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft[t], it[t], p, lay, lo, hi)
 
 
 @pjit
-def _backward_parallel(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, per, chunks):
-    n = dx.shape[0]
+def _backward_parallel(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, tiled, chunks):
     for ch in prange(chunks):
-        _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, ch * per, min(n, (ch + 1) * per))
+        lo, hi = chunk_rows(ch, chunks, dx.shape[0])
+        _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, tiled, lo, hi)
 
 
 @jit
-def _forward(out, argmax, x, kh, kw, sh, sw, ph, pw, fbuf, ibuf, threads):
-    thread, ishared, ithread, per, chunks = _layout(x, out, kh, kw, sw, pw, False)
-    n = x.shape[2] * x.shape[3]   # W*C
-    rowidx = ibuf[:ishared].reshape(kh, n)   # rowidx[i] = i * KW: the index of a row's own cells
+def _forward(out, argmax, x, kh, kw, sh, sw, ph, pw, pt, lt, fbuf, ibuf, threads):
+    p, lay = Plan(*pt), Layout(*lt)
+    _, _, ft, rowidx, it = split(fbuf, ibuf, lay, threads)
+    rowidx = rowidx.reshape(kh, x.shape[2] * x.shape[3])   # rowidx[i] = i * KW: the index of a row's own cells
     for i in range(kh):
         rowidx[i, :] = i * kw
-    ft = fbuf[:threads * thread].reshape(threads, thread)
-    it = ibuf[ishared:ishared + threads * ithread].reshape(threads, ithread)
-    if chunks == 1 or threads == 1:
-        _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft[0], it[0], 0, x.shape[0])
+    if lay.chunks == 1 or threads == 1:
+        _forward_samples(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft[0], it[0], p, lay, 0, x.shape[0])
     else:
-        _forward_parallel(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft, it, per, chunks)
+        _forward_parallel(out, argmax, x, kh, kw, sh, sw, ph, pw, rowidx, ft, it, p, lay)
 
 
 @jit
-def _backward(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ibuf, threads):
-    _, _, _, per, chunks = _layout(dx, dout, kh, kw, sw, pw, True)
+def _backward(dx, dout, argmax, kh, kw, sh, sw, ph, pw, pt, lt, fbuf, ibuf, threads):
+    p, lay = Plan(*pt), Layout(*lt)
+    taps = split(fbuf, ibuf, lay, threads)[3]
     w, c = dx.shape[2], dx.shape[3]
     t = kh * kw
-    ti, tj, toff = ibuf[:t], ibuf[t:2 * t], ibuf[2 * t:3 * t]
+    ti, tj, toff = taps[:t], taps[t:2 * t], taps[2 * t:3 * t]
     for k in range(t):
         ti[k], tj[k] = k // kw, k % kw
         toff[k] = (ti[k] * w + tj[k]) * c
-    if chunks == 1 or threads == 1:
-        _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, 0, dx.shape[0])
+    if lay.chunks == 1 or threads == 1:
+        _backward_samples(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, p.tiled, 0, dx.shape[0])
     else:
-        _backward_parallel(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, per, chunks)
+        _backward_parallel(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ti, tj, toff, p.tiled, lay.chunks)
 
 
 # x (N,H,W,C) -> out (N,OH,OW,C), argmax (N,OH,OW,C)
 def maxpool2d_forward(out, argmax, x, kh, kw, sh, sw, ph, pw):
-    fbuf, ibuf, threads = _call_scratch("maxpool2d_forward", x, out, kh, kw, sh, sw, ph, pw)
-    _forward(out, argmax, x, kh, kw, sh, sw, ph, pw, fbuf, ibuf, threads)
+    _forward(out, argmax, x, kh, kw, sh, sw, ph, pw, *_call("maxpool2d_forward", x, out, kh, kw, sh, sw, ph, pw))
 
 
 # dout (N,OH,OW,C) -> dx (N,H,W,C): each output's gradient goes to its window's winner
 def maxpool2d_backward(dx, dout, argmax, kh, kw, sh, sw, ph, pw):
-    _, ibuf, threads = _call_scratch("maxpool2d_backward", dx, dout, kh, kw, sh, sw, ph, pw)
-    _backward(dx, dout, argmax, kh, kw, sh, sw, ph, pw, ibuf, threads)
+    _backward(dx, dout, argmax, kh, kw, sh, sw, ph, pw, *_call("maxpool2d_backward", dx, dout, kh, kw, sh, sw, ph, pw))
