@@ -6,8 +6,21 @@ import warnings
 import numpy as np
 
 
+# Every hook, as Keras 3 names them; fit calls the train, epoch and (for validation) test hooks, evaluate the
+# test hooks, predict the predict hooks. Each gets a logs dict, never None.
+HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+         "on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
+         "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end",
+         "on_predict_begin", "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end")
+
+
 class Callback:
-    """Base class: override any of the hooks; self.model is set before training begins."""
+    """Base class: override any of the hooks; self.model and self.params are set before the first hook.
+
+    As in Keras, logs carry the running means over the epoch (or over the evaluate call) so far:
+    per-batch "loss" and "accuracy" at on_train_batch_end and on_test_batch_end, the epoch's values with the
+    validation's "val_" ones at on_epoch_end, the last epoch's at on_train_end, and {"outputs": ...} at
+    on_predict_batch_end. on_train_batch_begin/end call on_batch_begin/end, Keras's older names."""
 
     def __init__(self):
         self.model = None
@@ -23,21 +36,53 @@ class Callback:
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
     def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_begin(self, batch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
+    def on_batch_begin(self, batch, logs=None): pass
+    def on_batch_end(self, batch, logs=None): pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
+    def on_test_begin(self, logs=None): pass
+    def on_test_end(self, logs=None): pass
+    def on_test_batch_begin(self, batch, logs=None): pass
+    def on_test_batch_end(self, batch, logs=None): pass
+    def on_predict_begin(self, logs=None): pass
+    def on_predict_end(self, logs=None): pass
+    def on_predict_batch_begin(self, batch, logs=None): pass
+    def on_predict_batch_end(self, batch, logs=None): pass
+
+
+def check_callbacks(callbacks, where):
+    """callbacks (None or an iterable of Callback) -> a list; TypeError naming `where` otherwise."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        raise TypeError(f"{where}(callbacks=...) expects a list of callbacks. Received: a single {callbacks!r}")
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"{where}(callbacks=...) expects fastnn.callbacks.Callback instances. "
+                            f"Received: {cb!r}")
+    return callbacks
 
 
 class History(Callback):
-    """What fit() returns: history[name] is a list with one value per epoch ("loss", "val_accuracy", ...)."""
+    """What fit() returns: history[name] is a list with one value per epoch ("loss", "val_accuracy", ...),
+    as Keras's; timing["seconds"] and timing["samples_per_second"] the epochs' training times (fastnn's)."""
 
     def __init__(self):
         super().__init__()
         self.history = {}
         self.epoch = []
+        self.timing = {"seconds": [], "samples_per_second": []}
 
     def on_train_begin(self, logs=None):
         self.epoch = []
         self.history = {}
+        self.timing = {"seconds": [], "samples_per_second": []}
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
@@ -79,41 +124,55 @@ class _Monitor(Callback):
         return value
 
     def _improved(self, value):
-        if self.best is None:
-            return True
+        return self.best is None or self._beats(value, self.best)
+
+    def _beats(self, value, reference):
+        """value better than reference by more than min_delta, in this monitor's direction"""
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta
 
 
 class EarlyStopping(_Monitor):
-    """Stop when `monitor` has not improved for `patience` epochs; optionally restore the best weights."""
+    """Stop when `monitor` has not improved for `patience` epochs, as Keras's EarlyStopping.
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", restore_best_weights=False,
-                 start_from_epoch=0):
+    baseline: the wait restarts only on an epoch that beats both the best so far and the baseline.
+    restore_best_weights: when training ends (stopped early or out of epochs), the weights of the best
+    epoch are restored. verbose=1 says when it stops and restores."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto", baseline=None,
+                 restore_best_weights=False, start_from_epoch=0):
         super().__init__(monitor, mode, min_delta)
         self.patience, self.restore_best_weights = int(patience), bool(restore_best_weights)
-        self.start_from_epoch = int(start_from_epoch)
-        self.stopped_epoch = 0
+        self.start_from_epoch, self.verbose, self.baseline = int(start_from_epoch), verbose, baseline
+        self.stopped_epoch, self.best_epoch, self.wait, self.best_weights = 0, 0, 0, None
 
     def on_train_begin(self, logs=None):
-        self.best, self.wait, self.best_weights, self.stopped_epoch = None, 0, None, 0
+        self.best, self.wait, self.best_weights, self.stopped_epoch, self.best_epoch = None, 0, None, 0, 0
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._value(logs)
         if value is None or epoch < self.start_from_epoch:
             return
+        self.wait += 1
         if self._improved(value):
-            self.best, self.wait = value, 0
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._beats(value, self.baseline):
+                self.wait = 0
             return
-        self.wait += 1
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
 
 
 class ModelCheckpoint(_Monitor):
@@ -192,7 +251,8 @@ class LearningRateScheduler(Callback):
 
 
 class CallbackList:
-    """Calls every callback's hook in order."""
+    """Calls every callback's hook in order, with a logs dict (the same one for all, so what one callback
+    adds, such as ReduceLROnPlateau's learning_rate, the next ones see, History last)."""
 
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)
@@ -201,7 +261,11 @@ class CallbackList:
             cb.set_params(params)
 
     def __getattr__(self, hook):
-        def call(*args, **kwargs):
+        if hook not in HOOKS:
+            raise AttributeError(hook)
+
+        def call(*args, logs=None):
+            logs = {} if logs is None else logs
             for cb in self.callbacks:
-                getattr(cb, hook)(*args, **kwargs)
+                getattr(cb, hook)(*args, logs)
         return call

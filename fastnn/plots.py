@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-_SKIP = ("samples_per_second", "learning_rate")   # logged per epoch, but not curves to compare
+_SKIP = ("learning_rate",)   # logged per epoch, but not a curve to compare
 
 
 def _new_figure(width, height):

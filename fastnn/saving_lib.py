@@ -60,7 +60,7 @@ def save_model(model, filepath, include_optimizer=True):
     arrays = {f"weights/{i}": w for i, w in enumerate(model.get_weights())}
     if model.loss is not None:
         config["compile"] = {"loss": model.loss.get_config(), "optimizer": model.optimizer.get_config(),
-                             "metrics": list(model.metrics_names)}
+                             "metrics": [m for m in model.metrics_names if m != "loss"]}
         if include_optimizer and model.optimizer.uses_gradients:
             state = model.optimizer.get_state()
             config["compile"]["iterations"] = state.pop("iterations")

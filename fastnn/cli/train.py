@@ -112,7 +112,7 @@ def run(args):
     history = model.fit(as_model_input(x, model), y, epochs=epochs, batch_size=batch_size, callbacks=schedule,
                         verbose="auto", **validation)
     elapsed = time.perf_counter() - t0
-    speeds = history.history.get("samples_per_second", [])
+    speeds = history.timing["samples_per_second"]
     if speeds:
         # the median epoch: the first one may include compiling Numba's kernels
         print(f"Trained in {elapsed:.1f} s ({len(speeds)} of {epochs} epochs); {np.median(speeds):,.0f} samples/s, "

@@ -6,7 +6,7 @@ callback bookkeeping across those fits (on_train_begin/end once, params["epochs"
 
 Legend: N images, H rows, W columns.
 """
-from ..callbacks import Callback, History
+from ..callbacks import HOOKS, Callback, History
 from ..utils import check_int
 
 
@@ -26,14 +26,15 @@ class _EpochCallbacks(Callback):
         self.callbacks, self.epochs = callbacks, epochs
 
     set_model = _forward("set_model")
-    on_epoch_begin = _forward("on_epoch_begin")
-    on_epoch_end = _forward("on_epoch_end")
-    on_train_batch_begin = _forward("on_train_batch_begin")
-    on_train_batch_end = _forward("on_train_batch_end")
 
     def set_params(self, params):
         for cb in self.callbacks:
             cb.set_params({**params, "epochs": self.epochs})
+
+
+for _hook in HOOKS:
+    if _hook not in ("on_train_begin", "on_train_end"):
+        setattr(_EpochCallbacks, _hook, _forward(_hook))
 
 
 def augmented_epochs(model, x, y, augment, epochs, callbacks=None, **fit_kwargs):
@@ -71,16 +72,19 @@ def augmented_epochs(model, x, y, augment, epochs, callbacks=None, **fit_kwargs)
     forward = _EpochCallbacks(callbacks, epochs)
     forward.set_model(model)
     for cb in callbacks:
-        cb.on_train_begin()
+        cb.on_train_begin({})
+    logs = {}
     for epoch in range(epochs):
-        logs = model.fit(augment(x), y, epochs=epoch + 1, initial_epoch=epoch, callbacks=[forward],
-                         **fit_kwargs).history
+        run = model.fit(augment(x), y, epochs=epoch + 1, initial_epoch=epoch, callbacks=[forward], **fit_kwargs)
         history.epoch.append(epoch)
-        for key, values in logs.items():
+        for key, values in run.history.items():
             history.history.setdefault(key, []).extend(values)
+            logs[key] = values[-1]
+        for key, values in run.timing.items():
+            history.timing[key].extend(values)
         if model.stop_training:
             break
     for cb in callbacks:
-        cb.on_train_end()
+        cb.on_train_end(logs)
     model.history = history
     return history

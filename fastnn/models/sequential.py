@@ -177,7 +177,7 @@ class Sequential:
             if m not in _METRIC_NAMES:
                 raise ValueError(f"compile(metrics=...) supports {sorted(_METRIC_NAMES)}. Received: {m!r}")
             names.append(_METRIC_NAMES[m])
-        self.metrics_names = sorted(set(names))
+        self.metrics_names = ["loss", *sorted(set(names))]   # as Keras: what evaluate() returns, in order
         if self.built:
             self._setup()
         elif self._input_shape is not None:
@@ -201,19 +201,23 @@ class Sequential:
         """One gradient step on a single batch; returns the loss (and accuracy if compiled with it)."""
         return self._trainer.train_on_batch(x, y)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
-        """Loss (and accuracy) on x, y in inference mode: a scalar, [loss, accuracy], or a dict.
-        verbose: 1 a progress bar, 2 one line at the end, 0 nothing ("auto": 1 on a terminal, else 2)."""
-        return self._trainer.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict)
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", callbacks=None, return_dict=False):
+        """Loss (and accuracy) on x, y in inference mode: a scalar, [loss, accuracy] (as metrics_names), or a
+        dict. verbose: 1 a progress bar, 2 one line at the end, 0 nothing ("auto": 1 on a terminal, else 2).
+        callbacks get the test hooks."""
+        return self._trainer.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict,
+                                      callbacks=callbacks)
 
     def test_on_batch(self, x, y):
         return self._trainer.test_on_batch(x, y)
 
-    def predict(self, x, batch_size=None, verbose=0):
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
         """Model outputs for x (probabilities when the last activation is softmax/sigmoid), in inference mode.
         Safe from any number of threads at once, also while the model trains in another one.
-        verbose: 1 a progress bar, 2 one line at the end, 0 nothing ("auto": 1 on a terminal, else 2)."""
-        return self._trainer.predict(x, batch_size=batch_size, verbose=verbose)
+        verbose: 1 a progress bar, 2 one line at the end, 0 nothing ("auto": 1 on a terminal, else 2); 0 by
+        default (Keras's "auto" would print a bar for every call of a serving loop). callbacks get the
+        predict hooks, on_predict_batch_end with {"outputs": the batch's outputs}."""
+        return self._trainer.predict(x, batch_size=batch_size, verbose=verbose, callbacks=callbacks)
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=len(np.asarray(x)))

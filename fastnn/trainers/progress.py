@@ -13,7 +13,7 @@ def check_verbose(verbose):
 
 
 def _metrics(logs):
-    return [f"{k}: {v:.4f}" for k, v in logs.items() if k not in ("samples_per_second", "learning_rate")]
+    return [f"{k}: {v:.4f}" for k, v in logs.items() if k != "learning_rate"]
 
 
 class Progress:
@@ -28,11 +28,11 @@ class Progress:
 
         return tqdm(total=steps, desc=desc, unit="batch", leave=True, dynamic_ncols=True)
 
-    def epoch_line(self, epoch, epochs, elapsed, logs):
+    def epoch_line(self, epoch, epochs, elapsed, logs, samples_per_second):
         if self.verbose == 0:
             return
         parts = [f"Epoch {epoch + 1}/{epochs}", f"{elapsed:.1f}s", *_metrics(logs),
-                 f"{logs['samples_per_second']:,.0f} samples/s"]
+                 f"{samples_per_second:,.0f} samples/s"]
         print(" - ".join(parts), flush=True)
 
     def call_line(self, steps, elapsed, logs=None):

@@ -33,7 +33,7 @@ class LossHead:
         self.sparse = loss.target == "sparse"
         self.k = int(np.prod(out_shape))
         self.binary = not self.sparse and (self.k == 1 or loss.name == "binary_crossentropy")
-        self.accuracy = bool(metrics_names)
+        self.accuracy = "accuracy" in metrics_names
         self.dtype = dtype
 
     def buffers(self, n):

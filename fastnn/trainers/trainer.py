@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..callbacks import Callback, CallbackList, History
+from ..callbacks import CallbackList, History, check_callbacks
 from ..utils import check_float, check_int
 from .context import Context, ContextPool
 from .data import check_batch_size, check_validation_data, check_x, check_y, class_of, stratified_split
@@ -72,10 +72,7 @@ class Trainer:
         if not isinstance(shuffle, bool):
             raise TypeError(f"`shuffle` expects a bool. Received: shuffle={shuffle!r}")
         validation_split = check_float("validation_split", validation_split, low=0.0, high=1.0, high_open=True)
-        callbacks = list(callbacks or [])
-        for cb in callbacks:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"`callbacks` expects fastnn.callbacks.Callback instances. Received: {cb!r}")
+        callbacks = check_callbacks(callbacks, "fit")
         with self._exclusive("fit"):
             x = check_x(model, x)
             y = check_y(model, y, len(x))
@@ -105,23 +102,18 @@ class Trainer:
         model.stop_training = False
         model.history = history
         interrupted = Interrupt()
+        logs = {}
         cbs.on_train_begin()
         with interrupted, backend.blas_held(), self._pool.lease("train") as contexts:
             for epoch in range(initial_epoch, epochs):
                 cbs.on_epoch_begin(epoch)
-                total_loss, total_correct, seen, t0 = 0.0, 0, 0, time.perf_counter()
+                means, t0 = _Means(self.head.accuracy), time.perf_counter()
                 bar = progress.bar(steps, f"Epoch {epoch + 1}/{epochs}")
                 for step, xb, yb in batches.epoch():
-                    n = len(xb)
                     cbs.on_train_batch_begin(step)
-                    loss, correct = self._step(contexts.get(n), xb, yb)
-                    total_loss += loss * n
-                    total_correct += correct
-                    seen += n
-                    logs = {"loss": total_loss / seen}
-                    if model.metrics_names:
-                        logs["accuracy"] = total_correct / seen
-                    cbs.on_train_batch_end(step, {**logs, "loss": loss})
+                    loss, correct = self._step(contexts.get(len(xb)), xb, yb)
+                    logs = means.add(loss, correct, len(xb))
+                    cbs.on_train_batch_end(step, logs=logs)
                     if bar is not None:
                         bar.update(1)
                         if step % 20 == 0 or step == steps - 1:
@@ -135,18 +127,21 @@ class Trainer:
                 elapsed = time.perf_counter() - t0
                 if bar is not None:
                     bar.close()
+                logs = dict(logs)
                 if val is not None and not interrupted.requested:
-                    vals = self._evaluate(*val, batch_size=max(batches.batch_size, 256))
+                    vals = self._evaluate(*val, batch_size=max(batches.batch_size, 256), cbs=cbs)
                     logs.update({"val_" + k: v for k, v in vals.items()})
-                logs["samples_per_second"] = seen / elapsed if elapsed > 0 else float("inf")
-                cbs.on_epoch_end(epoch, logs)
-                progress.epoch_line(epoch, epochs, elapsed, logs)
+                speed = means.seen / elapsed if elapsed > 0 else float("inf")
+                history.timing["seconds"].append(elapsed)
+                history.timing["samples_per_second"].append(speed)
+                cbs.on_epoch_end(epoch, logs=logs)
+                progress.epoch_line(epoch, epochs, elapsed, logs, speed)
                 if model.stop_training or interrupted.requested:
                     break
         if interrupted.requested:
             warnings.warn("fit interrupted (Ctrl-C): stopped after the current batch; the weights are kept",
                           RuntimeWarning, stacklevel=4)
-        cbs.on_train_end()
+        cbs.on_train_end(logs=logs)
         return history
 
     def train_on_batch(self, x, y):
@@ -158,63 +153,103 @@ class Trainer:
             model._ensure_resolved()
             with self._pool.lease("train") as contexts:
                 loss, correct = self._step(contexts.get(len(x)), x, y)
-        return [loss, correct / len(x)] if model.metrics_names else loss
+        return [loss, correct / len(x)] if self.head.accuracy else loss
 
     def _step(self, context, x, y):
         with self._guard.writing:
             return train_step(context, self.head, self.model.optimizer, x, y)
 
     # -- inference ----------------------------------------------------------------------------
-    def _evaluate(self, x, y, batch_size, tracker=None):
-        total, correct, n = 0.0, 0, len(x)
+    def _evaluate(self, x, y, batch_size, tracker=None, cbs=None):
+        """{"loss": mean loss, "accuracy": ...} of x, y; the test hooks of cbs (a CallbackList) when given."""
+        means, logs = _Means(self.head.accuracy), {}
         reading = self._guard.reading
+        if cbs is not None:
+            cbs.on_test_begin()
         with self._pool.lease("test") as contexts:
-            for lo, hi in batch_bounds(n, batch_size):
+            for step, (lo, hi) in enumerate(batch_bounds(len(x), batch_size)):
+                if cbs is not None:
+                    cbs.on_test_batch_begin(step)
                 with reading:
                     loss, right = test_step(contexts.get(hi - lo), self.head, x[lo:hi], y[lo:hi])
-                total += loss * (hi - lo)
-                correct += right
+                logs = means.add(loss, right, hi - lo)
+                if cbs is not None:
+                    cbs.on_test_batch_end(step, logs=logs)
                 if tracker is not None:
                     tracker.advance()
-        result = {"loss": total / n}
-        if self.model.metrics_names:
-            result["accuracy"] = correct / n
-        return result
+        if cbs is not None:
+            cbs.on_test_end(logs=logs)
+        return dict(logs)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
+    def _callbacks(self, callbacks, where, steps, verbose):
+        """The CallbackList of an evaluate or predict call (None without callbacks)."""
+        callbacks = check_callbacks(callbacks, where)
+        return CallbackList(callbacks, self.model, {"verbose": verbose, "epochs": 1, "steps": steps}) \
+            if callbacks else None
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, callbacks=None):
         model = self.model
         self._require_compiled("evaluate")
         batch_size = check_batch_size(batch_size)
         verbose = check_verbose(verbose)
         x = check_x(model, x)
         y = check_y(model, y, len(x))
+        steps = num_batches(len(x), batch_size)
+        cbs = self._callbacks(callbacks, "evaluate", steps, verbose)
         model._ensure_resolved()
-        tracker = Progress(verbose).track(num_batches(len(x), batch_size))
-        result = self._evaluate(x, y, batch_size, tracker)
+        tracker = Progress(verbose).track(steps)
+        result = self._evaluate(x, y, batch_size, tracker, cbs)
         tracker.close(result)
         if return_dict:
             return result
-        return [result["loss"], result["accuracy"]] if model.metrics_names else result["loss"]
+        return [result["loss"], result["accuracy"]] if self.head.accuracy else result["loss"]
 
     def test_on_batch(self, x, y):
         return self.evaluate(x, y, batch_size=len(x), verbose=0)
 
-    def predict(self, x, batch_size=None, verbose=0):
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
         model = self.model
         batch_size = check_batch_size(batch_size)
         verbose = check_verbose(verbose)
         x = check_x(model, x)
+        steps = num_batches(len(x), batch_size)
+        cbs = self._callbacks(callbacks, "predict", steps, verbose)
         model._ensure_resolved()
         result = np.empty((len(x),) + model.output_shape[1:], model.dtype)
-        tracker = Progress(verbose).track(num_batches(len(x), batch_size))
+        tracker = Progress(verbose).track(steps)
         reading = self._guard.reading
+        if cbs is not None:
+            cbs.on_predict_begin()
         with self._pool.lease("predict") as contexts:
-            for lo, hi in batch_bounds(len(x), batch_size):
+            for step, (lo, hi) in enumerate(batch_bounds(len(x), batch_size)):
+                if cbs is not None:
+                    cbs.on_predict_batch_begin(step)
                 with reading:
                     result[lo:hi] = forward(contexts.get(hi - lo), x[lo:hi], False)
+                if cbs is not None:
+                    cbs.on_predict_batch_end(step, logs={"outputs": result[lo:hi]})
                 tracker.advance()
+        if cbs is not None:
+            cbs.on_predict_end()
         tracker.close()
         return result
+
+
+class _Means:
+    """Running means of the loss (and accuracy) over the samples seen, as Keras's per-batch logs report them."""
+
+    def __init__(self, accuracy):
+        self.accuracy, self.loss, self.correct, self.seen = accuracy, 0.0, 0, 0
+
+    def add(self, loss, correct, n):
+        """Count a batch of n samples (its mean loss, its correct predictions); a new logs dict."""
+        self.loss += loss * n
+        self.correct += correct
+        self.seen += n
+        logs = {"loss": self.loss / self.seen}
+        if self.accuracy:
+            logs["accuracy"] = self.correct / self.seen
+        return logs
 
 
 class _Exclusive:

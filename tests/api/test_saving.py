@@ -82,7 +82,7 @@ def test_round_trip_keeps_architecture_predictions_and_compile_settings(tmp_path
     assert loaded.get_config() == model.get_config()
     assert loaded.loss.get_config() == model.loss.get_config()
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
-    assert loaded.metrics_names == ["accuracy"]
+    assert loaded.metrics_names == ["loss", "accuracy"]
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     uncompiled = fastnn.load_model(tmp_path / "m.fastnn", compile=False)
     assert uncompiled.loss is None
