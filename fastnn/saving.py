@@ -35,7 +35,7 @@ def load_model(filepath, compile=True):
         raise invalid(f"{type(exc).__name__}: {exc}") from None
     specs = [(layer, w) for layer in model.layers for w in layer.weights_spec]
     dtype = np.dtype(model.dtype)
-    n_trainable = sum(int(np.prod(w.shape)) for _, w in specs if w.trainable)
+    n_trainable = sum(int(np.prod(w.shape)) for _, w in specs if w.trains)
     expected = {f"weights/{i}": w.shape for i, (_, w) in enumerate(specs)}
     if any(name.startswith("optimizer/") for name in arrays):
         expected.update({f"optimizer/{k}": (n_trainable,) for k in state_names})

@@ -8,8 +8,9 @@ writes what backward needs onto ctx (its input, the activation code, ...), never
 of threads can run forward at once, each with its own context.
 
 The model places trainable weights and their gradients in two flat buffers (so an optimizer updates the
-whole model in one kernel call) and hands each layer views into them. Kernels are looked up once, in
-resolve().
+whole model in one kernel call) and hands each layer views into them. A weight trains when it is trainable
+and its layer's `trainable` is True (Keras's fine-tuning switch); the model reads that when it is compiled.
+Kernels are looked up once, in resolve().
 
 Legend: N batch; shapes given without N are per-sample, as Keras's input_shape.
 """
@@ -19,12 +20,20 @@ from .. import backend
 
 
 class Weight:
-    """One weight of a layer: its Keras name, shape, initializer and whether the optimizer updates it."""
+    """One weight of a layer: its Keras name, shape, initializer, whether it is a trainable kind of weight
+    (a kernel, not a moving mean) and its layer."""
 
-    def __init__(self, name, shape, initializer, trainable):
+    def __init__(self, name, shape, initializer, trainable, layer=None):
         self.name, self.shape, self.initializer, self.trainable = name, tuple(shape), initializer, trainable
-        self.value = None   # an array (a view into the model's flat buffer when trainable)
-        self.grad = None    # a view into the model's flat gradient buffer (trainable only)
+        self.layer = layer
+        self.value = None   # an array (a view into the model's flat buffer when it trains)
+        self.grad = None    # where the backward writes its gradient (a view into the flat gradient buffer
+                            # when it trains; the gradient of a frozen layer's weight goes nowhere)
+
+    @property
+    def trains(self):
+        """Whether the optimizer updates it: a trainable weight of a layer whose `trainable` is True."""
+        return self.trainable and (self.layer is None or self.layer.trainable)
 
 
 class Layer:
@@ -39,10 +48,11 @@ class Layer:
         self.output_shape = None
         self.built = False
         self.dtype = None
+        self.trainable = True
 
     # -- construction -------------------------------------------------------------------------
     def add_weight(self, name, shape, initializer, trainable=True):
-        weight = Weight(name, shape, initializer, trainable)
+        weight = Weight(name, shape, initializer, trainable, self)
         self.weights_spec.append(weight)
         return weight
 
@@ -64,6 +74,14 @@ class Layer:
     @property
     def weights(self):
         return [w.value for w in self.weights_spec]
+
+    @property
+    def trainable_weights(self):
+        return [w.value for w in self.weights_spec if w.trains]
+
+    @property
+    def non_trainable_weights(self):
+        return [w.value for w in self.weights_spec if not w.trains]
 
     def get_weights(self):
         return [np.array(w.value) for w in self.weights_spec]

@@ -38,7 +38,7 @@ class Graph:
         trains = [False] * (len(self.nodes) + 1)
         for i, node in enumerate(self.nodes):
             node.need_dx = trains[node.inputs[0]]
-            trains[i + 1] = node.need_dx or any(w.trainable for w in node.layer.weights_spec)
+            trains[i + 1] = node.need_dx or any(w.trains for w in node.layer.weights_spec)
 
     @classmethod
     def chain(cls, layers):

@@ -40,8 +40,11 @@ class Sequential:
         self.stop_training = False
         self.history = None
         self._trainer = Trainer(self)
+        self._trainable = True
         for layer in layers or []:
-            self.add(layer)
+            self.add(layer, rebuild=False)
+        if self._input_shape is not None and self._layers:
+            self.build()   # as Keras: a model that starts with Input is built at once
 
     # -- structure ----------------------------------------------------------------------------
     @property
@@ -67,6 +70,32 @@ class Sequential:
                          f"{[layer.name for layer in self._layers]}")
 
     @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """model.trainable = False freezes every layer (True unfreezes them), as in Keras; compile() applies it."""
+        if not isinstance(value, bool):
+            raise TypeError(f"trainable expects a bool. Received: {value!r}")
+        self._trainable = value
+        for layer in self._layers:
+            layer.trainable = value
+
+    @property
+    def weights(self):
+        """Every weight array, layer by layer (the model's own arrays, not copies; get_weights() copies)."""
+        return [w.value for layer in self._layers for w in layer.weights_spec]
+
+    @property
+    def trainable_weights(self):
+        return [w.value for layer in self._layers for w in layer.weights_spec if w.trains]
+
+    @property
+    def non_trainable_weights(self):
+        return [w.value for layer in self._layers for w in layer.weights_spec if not w.trains]
+
+    @property
     def input_shape(self):
         return None if self._input_shape is None else (self._batch_size,) + self._input_shape
 
@@ -74,8 +103,10 @@ class Sequential:
     def output_shape(self):
         return (self._batch_size,) + self._layers[-1].output_shape if self.built else None
 
-    def add(self, layer):
-        """Append a layer (an Input() first, or give the first layer input_shape=)."""
+    def add(self, layer, rebuild=True):
+        """Append a layer (an Input() first, or give the first layer input_shape=). As in Keras, a model whose
+        input shape is known is built again at once, keeping the weights of the layers it had; a layer without
+        a name gets one unique in the model ("dense", "dense_1", ...)."""
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a fastnn layer. Received: {layer!r} of type "
                             f"{type(layer).__name__}")
@@ -88,15 +119,40 @@ class Sequential:
             self._input_shape = layer.input_shape
         if any(layer is other for other in self._layers):
             raise ValueError(f"layer {layer!r} is already in the model")
+        layer.name = self._unique_name(layer.name or _snake(type(layer).__name__))
         self._layers.append(layer)
         self.built = False
+        if rebuild and self._input_shape is not None:
+            self.build()
+
+    def pop(self, rebuild=True):
+        """Remove the last layer and return it (as keras.Sequential.pop); the model is built again, keeping
+        the other layers' weights."""
+        if not self._layers:
+            raise ValueError("pop(): the model has no layers to remove")
+        layer = self._layers.pop()
+        self.built = False
+        if rebuild and self._layers and self._input_shape is not None:
+            self.build()
+        return layer
+
+    def _unique_name(self, base):
+        taken = {layer.name for layer in self._layers}
+        name, k = base, 0
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        return name
 
     def build(self, input_shape=None):
-        """Create every weight for per-sample input_shape (a leading None batch axis is accepted)."""
+        """Create every weight for per-sample input_shape (a leading None batch axis is accepted). A layer
+        built before keeps the values of its weights whose shapes are unchanged."""
+        kept = {(id(w.layer), w.name): w.value for layer in self._layers for w in layer.weights_spec
+                if w.value is not None}
         self._declare(input_shape)
         rng = make_rng(self.seed)
         self._rng = rng
-        self._place_weights(rng)
+        self._place_weights(rng, kept)
         for layer in self._layers:
             if hasattr(layer, "set_rng"):
                 layer.set_rng(rng)
@@ -117,12 +173,8 @@ class Sequential:
                              "pass input_shape= to the first layer, or call build(input_shape)")
         if not self._layers:
             raise ValueError("the model has no layers")
-        names = {}
         shape = self._input_shape
         for layer in self._layers:
-            base = layer.name or _snake(type(layer).__name__)
-            layer.name = base if base not in names else f"{base}_{names[base]}"
-            names[base] = names.get(base, 0) + 1
             layer.weights_spec, layer.dtype = [], self.dtype
             layer.input_shape = shape
             try:
@@ -132,22 +184,39 @@ class Sequential:
             layer.built = True
             shape = layer.output_shape
 
-    def _place_weights(self, rng):
-        """Trainable weights as views into one flat buffer (gradients likewise), then initialised from rng."""
+    def _place_weights(self, rng, kept=None):
+        """The weights that train as views into one flat buffer (their gradients likewise), the others in
+        arrays of their own; then each initialised from rng (every initializer draws, so the stream does not
+        depend on what is kept), or set from kept[(id(layer), name)] where that has its shape."""
         specs = [w for layer in self._layers for w in layer.weights_spec]
-        total = sum(int(np.prod(w.shape)) for w in specs if w.trainable)
-        self._params = np.empty(total, self.dtype)
-        self._grads = np.zeros(total, self.dtype)
+        total = sum(int(np.prod(w.shape)) for w in specs if w.trains)
+        params, grads = np.empty(total, self.dtype), np.zeros(total, self.dtype)
         offset = 0
         for w in specs:
             size = int(np.prod(w.shape))
-            if w.trainable:
-                w.value = self._params[offset:offset + size].reshape(w.shape)
-                w.grad = self._grads[offset:offset + size].reshape(w.shape)
+            old = (kept or {}).get((id(w.layer), w.name))
+            if w.trains:
+                w.value = params[offset:offset + size].reshape(w.shape)
+                w.grad = grads[offset:offset + size].reshape(w.shape)
                 offset += size
-            else:
+            else:   # a frozen layer's gradient is written (its backward runs) but never applied
                 w.value = np.empty(w.shape, self.dtype)
-            w.value[...] = w.initializer(w.shape, rng)
+                w.grad = np.zeros(w.shape, self.dtype) if w.trainable else None
+            fresh = w.initializer(w.shape, rng) if rng is not None else None
+            w.value[...] = old if old is not None and old.shape == w.value.shape else fresh
+        self._params, self._grads = params, grads
+        self._placed = self._trains()
+
+    def _trains(self):
+        return tuple(w.trains for layer in self._layers for w in layer.weights_spec)
+
+    def _apply_trainable(self):
+        """Move the weights whose `trainable` changed since they were placed (compile() calls it, as Keras
+        reads trainable at compile): values kept, the graph's gradient flags set again."""
+        if self.built and self._placed != self._trains():
+            self._place_weights(None, {(id(w.layer), w.name): w.value.copy()
+                                       for layer in self._layers for w in layer.weights_spec})
+            self.graph = Graph.chain(self._layers)
 
     def _setup(self):
         """Bind the kernels, and the loss and optimizer once both the weights and compile() are known."""
@@ -166,8 +235,22 @@ class Sequential:
             self._setup()
 
     # -- compile ------------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """compile(optimizer, loss, metrics=["accuracy"]) with Keras names for optimizers and losses."""
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
+        """compile(optimizer, loss, metrics=["accuracy"]) with Keras names for optimizers and losses. It reads
+        every layer's `trainable`, as Keras does: a change made after compile counts from the next compile.
+
+        run_eagerly, steps_per_execution, jit_compile and auto_scale_loss are accepted and change nothing:
+        fastnn's step is always compiled kernels, one batch per step, in float32 or float64."""
+        if loss_weights is not None or weighted_metrics is not None:
+            raise NotImplementedError("compile(loss_weights=..., weighted_metrics=...) is not supported yet. "
+                                      f"Received: loss_weights={loss_weights!r}, weighted_metrics={weighted_metrics!r}")
+        steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1, owner="compile")
+        for name, value in (("run_eagerly", run_eagerly), ("auto_scale_loss", auto_scale_loss)):
+            if not isinstance(value, bool):
+                raise TypeError(f"compile({name}=...) expects a bool. Received: {name}={value!r}")
+        if not isinstance(jit_compile, bool) and jit_compile != "auto":
+            raise TypeError(f"compile(jit_compile=...) expects a bool or 'auto'. Received: jit_compile={jit_compile!r}")
         if loss is None:
             raise ValueError("compile(loss=...) is required, e.g. 'sparse_categorical_crossentropy'. Received: None")
         self.loss = losses.get(loss)
@@ -179,6 +262,7 @@ class Sequential:
             names.append(_METRIC_NAMES[m])
         self.metrics_names = ["loss", *sorted(set(names))]   # as Keras: what evaluate() returns, in order
         if self.built:
+            self._apply_trainable()
             self._setup()
         elif self._input_shape is not None:
             self.build()
@@ -274,7 +358,7 @@ class Sequential:
             return "| " + " | ".join(c.ljust(w) if i < 2 else c.rjust(w)
                                      for i, (c, w) in enumerate(zip(cells, widths))) + " |"
 
-        trainable = sum(w.value.size for layer in self._layers for w in layer.weights_spec if w.trainable)
+        trainable = sum(w.value.size for layer in self._layers for w in layer.weights_spec if w.trains)
         total = self.count_params()
         lines = [f'Model: "{self.name}"', line, fmt(("Layer (type)", "Output Shape", "Param #")), line.replace("-", "=")]
         lines += [fmt(r) for r in rows] + [line,
@@ -288,7 +372,8 @@ class Sequential:
         return {"name": self.name, "seed": self.seed, "dtype": self.dtype.name,
                 "input_shape": None if self._input_shape is None else list(self._input_shape),
                 "batch_size": self._batch_size,
-                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                "layers": [{"class_name": type(layer).__name__,
+                            "config": {**layer.get_config(), "trainable": layer.trainable}}
                            for layer in self._layers]}
 
     def save(self, filepath, include_optimizer=True):

@@ -73,14 +73,21 @@ def model_from_config(config, where="model_from_config", seed=None, build=True):
         config = entry.get("config", {})
         if not isinstance(config, dict):
             raise ValueError(f"{where}: layers[{i}].config expects an object. Received: {config!r}")
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        if not isinstance(trainable, bool):
+            raise ValueError(f"{where}: layers[{i}].config.trainable expects true or false. Received: {trainable!r}")
         try:
-            built.append(cls(**config))
+            layer = cls(**config)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{where}: layers[{i}] ({entry['class_name']}): {exc}") from None
+        layer.trainable = trainable
+        built.append(layer)
     try:
-        first = layers.Input(tuple(shape), batch_size=spec.get("batch_size"))
-        model = Sequential([first, *built], name=spec.get("name"), seed=spec.get("seed") if seed is None else seed,
+        model = Sequential(name=spec.get("name"), seed=spec.get("seed") if seed is None else seed,
                            dtype=spec.get("dtype"))
+        for layer in [layers.Input(tuple(shape), batch_size=spec.get("batch_size")), *built]:
+            model.add(layer, rebuild=False)   # build (allocate) below, and only when asked
         model.build() if build else model._declare()
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None

@@ -144,3 +144,150 @@ def test_history_holds_only_the_logs_and_timing_holds_the_speed():
     history = _model().fit(x, y, epochs=2, verbose=0)
     assert set(history.history) == {"loss", "accuracy"}
     assert len(history.timing["seconds"]) == 2 and all(v > 0 for v in history.timing["samples_per_second"])
+
+
+# -- trainable = False -----------------------------------------------------------------------------------
+def _three(seed=0, optimizer="sgd"):
+    model = fastnn.Sequential([layers.Input((4,)), layers.Dense(5, activation="tanh", name="first"),
+                               layers.Dense(5, activation="tanh", name="middle"),
+                               layers.Dense(3, activation="softmax", name="last")], seed=seed)
+    return model
+
+
+@pytest.mark.parametrize("backend_name", fastnn.available_backends())
+def test_a_frozen_layer_never_changes_and_the_gradient_still_flows_through_it(backend_name):
+    x, y = _data(n=16)
+    with _select(backend_name):
+        frozen, free = _three(), _three()
+        frozen.get_layer("middle").trainable = False
+        for model in (frozen, free):
+            model.compile(optimizers.SGD(0.5), "sparse_categorical_crossentropy")
+        before = frozen.get_weights()
+        frozen.train_on_batch(x, y)
+        free.train_on_batch(x, y)
+    after, moved = frozen.get_weights(), free.get_weights()
+    # the middle layer's kernel and bias are as they were; the others moved exactly as in the model that
+    # trains everything (one SGD step: their gradients do not depend on whether the middle one trains)
+    assert np.array_equal(after[2], before[2]) and np.array_equal(after[3], before[3])
+    for i in (0, 1, 4, 5):
+        assert not np.array_equal(after[i], before[i])
+        np.testing.assert_allclose(after[i], moved[i], rtol=1e-5, atol=1e-6)
+
+
+class _select:
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self.previous = fastnn.get_backend()
+        fastnn.set_backend(self.name)
+
+    def __exit__(self, *exc):
+        fastnn.set_backend(self.previous)
+
+
+def test_trainable_counts_in_summary_and_weight_lists_and_applies_at_compile():
+    x, y = _data(n=16)
+    model = _three()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    middle = model.get_layer("middle")
+    middle.trainable = False
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert " Trainable params: 43" in lines and " Non-trainable params: 30" in lines   # 25 + 18, and 30
+    assert len(model.trainable_weights) == 4 and len(model.non_trainable_weights) == 2
+    assert len(model.weights) == 6 and model.weights[2] is middle.kernel.value
+    # as in Keras, the change counts from the next compile: until then the layer still trains
+    before = middle.get_weights()
+    model.train_on_batch(x, y)
+    assert not np.array_equal(middle.get_weights()[0], before[0])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    before = middle.get_weights()
+    model.train_on_batch(x, y)
+    assert np.array_equal(middle.get_weights()[0], before[0])
+    middle.trainable = True     # and back
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.train_on_batch(x, y)
+    assert not np.array_equal(middle.get_weights()[0], before[0])
+
+
+def test_model_trainable_freezes_every_layer():
+    x, y = _data(n=16)
+    model = _three()
+    model.trainable = False
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    before = model.get_weights()
+    model.fit(x, y, epochs=2, verbose=0)
+    assert _same(model.get_weights(), before) and model.trainable_weights == []
+
+
+def test_a_frozen_batch_norm_runs_in_inference_mode_and_keeps_its_statistics():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(3, 2, size=(32, 4)).astype(np.float32), rng.integers(0, 3, size=32)
+    model = fastnn.Sequential([layers.Input((4,)), layers.Dense(6), layers.BatchNormalization(name="bn"),
+                               layers.Dense(3, activation="softmax")], seed=0)
+    bn = model.get_layer("bn")
+    bn.set_weights([np.full(6, 1.5), np.full(6, 0.2), np.full(6, 0.1), np.full(6, 2.0)])
+    bn.trainable = False
+    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    before = model.get_weights()
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    after = model.get_weights()
+    for i in (2, 3, 4, 5):    # gamma, beta, moving mean and variance
+        assert np.array_equal(after[i], before[i])
+    assert not np.array_equal(after[0], before[0])   # the Dense before it trains through it
+    # training and inference give the same loss on a batch (inference mode in both)
+    assert model.test_on_batch(x, y) == pytest.approx(model.evaluate(x, y, batch_size=32, verbose=0))
+
+
+def test_frozen_layers_survive_save_and_load(tmp_path):
+    x, y = _data(n=16)
+    model = _three()
+    model.get_layer("middle").trainable = False
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.fastnn")
+    loaded = fastnn.load_model(tmp_path / "m.fastnn")
+    assert loaded.get_layer("middle").trainable is False
+    assert loaded.get_config() == model.get_config()
+    before = loaded.get_layer("middle").get_weights()
+    loaded.fit(x, y, epochs=1, verbose=0)
+    assert _same(loaded.get_layer("middle").get_weights(), before)
+
+
+# -- Sequential structure ---------------------------------------------------------------------------
+def test_a_model_that_starts_with_input_is_built_at_once_and_add_names_layers():
+    model = fastnn.Sequential([layers.Input((4,)), layers.Dense(5)])
+    assert model.built and model.output_shape == (None, 5)
+    model.add(layers.Dense(3))
+    model.add(layers.Dense(2, name="out"))
+    assert model.output_shape == (None, 2)
+    assert [layer.name for layer in model.layers] == ["dense", "dense_1", "out"]
+    assert model.get_layer("dense_1") is model.layers[1]
+    late = fastnn.Sequential()
+    late.add(layers.Dense(3))
+    late.add(layers.Dense(3))
+    assert [layer.name for layer in late.layers] == ["dense", "dense_1"] and not late.built
+
+
+def test_add_and_pop_keep_the_weights_of_the_layers_already_there():
+    model = fastnn.Sequential([layers.Input((4,)), layers.Dense(5), layers.Dense(3)], seed=0)
+    first = model.layers[0].get_weights()
+    model.add(layers.Dense(2))
+    assert _same(model.layers[0].get_weights(), first) and model.output_shape == (None, 2)
+    popped = model.pop()
+    assert popped.name == "dense_2" and model.output_shape == (None, 3)
+    assert _same(model.layers[0].get_weights(), first)
+    # built in one go from the same seed: the same weights as built layer by layer
+    again = fastnn.Sequential([layers.Input((4,)), layers.Dense(5), layers.Dense(3)], seed=0)
+    assert _same(again.get_weights(), model.get_weights())
+
+
+def test_compile_accepts_keras_execution_options_and_refuses_what_it_cannot_do():
+    model = _three()
+    model.compile("adam", "sparse_categorical_crossentropy", jit_compile=True, run_eagerly=False,
+                  steps_per_execution=4, auto_scale_loss=True)
+    with pytest.raises(NotImplementedError, match="loss_weights"):
+        model.compile("adam", "sparse_categorical_crossentropy", loss_weights=[0.5])
+    with pytest.raises(TypeError, match="jit_compile"):
+        model.compile("adam", "sparse_categorical_crossentropy", jit_compile="xla")
