@@ -269,7 +269,8 @@ class Sequential:
 
     # -- training and inference: the trainer's -----------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, validation_batch_size=None, validation_freq=1):
         """Train as keras.Model.fit and return a History. Ctrl-C stops after the current batch and keeps the
         weights; a NaN/inf loss stops training with a warning (as TerminateOnNaN) without applying that step.
 
@@ -279,21 +280,25 @@ class Sequential:
         """
         return self._trainer.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                                  validation_split=validation_split, validation_data=validation_data,
-                                 shuffle=shuffle, initial_epoch=initial_epoch)
+                                 shuffle=shuffle, class_weight=class_weight, sample_weight=sample_weight,
+                                 initial_epoch=initial_epoch, validation_batch_size=validation_batch_size,
+                                 validation_freq=validation_freq)
 
-    def train_on_batch(self, x, y):
-        """One gradient step on a single batch; returns the loss (and accuracy if compiled with it)."""
-        return self._trainer.train_on_batch(x, y)
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient step on a single batch; returns the loss (and accuracy if compiled with it), or a dict."""
+        return self._trainer.train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight,
+                                            return_dict=return_dict)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", callbacks=None, return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, callbacks=None,
+                 return_dict=False):
         """Loss (and accuracy) on x, y in inference mode: a scalar, [loss, accuracy] (as metrics_names), or a
         dict. verbose: 1 a progress bar, 2 one line at the end, 0 nothing ("auto": 1 on a terminal, else 2).
-        callbacks get the test hooks."""
-        return self._trainer.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict,
-                                      callbacks=callbacks)
+        callbacks get the test hooks; sample_weight weighs each sample's loss (Keras's sum(w loss) / N)."""
+        return self._trainer.evaluate(x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+                                      callbacks=callbacks, return_dict=return_dict)
 
-    def test_on_batch(self, x, y):
-        return self._trainer.test_on_batch(x, y)
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        return self._trainer.test_on_batch(x, y, sample_weight=sample_weight, return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose=0, callbacks=None):
         """Model outputs for x (probabilities when the last activation is softmax/sigmoid), in inference mode.

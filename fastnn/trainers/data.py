@@ -66,16 +66,54 @@ def check_y(model, y, n, name="y"):
     return y
 
 
+def sample_weights(model, y, n, sample_weight=None, class_weight=None, name="sample_weight"):
+    """Per-sample loss weights (N,) of the model's dtype, or None: sample_weight times the weight
+    class_weight gives each sample's class (Keras's rule: a class a dict leaves out weighs 1)."""
+    w = None
+    if sample_weight is not None:
+        w = np.asarray(sample_weight)
+        if w.dtype.kind not in "biuf":
+            raise TypeError(f"`{name}` expects numbers. Received: {name} of dtype {w.dtype}")
+        if w.ndim == 2 and w.shape[1] == 1:
+            w = w[:, 0]
+        if w.shape != (n,):
+            raise ValueError(f"`{name}` expects one weight per sample, shape ({n},). Received: shape {w.shape}")
+        if not (np.isfinite(w).all() and (w >= 0).all()):
+            raise ValueError(f"`{name}` expects finite weights >= 0. Received: values in "
+                             f"[{w.min():g}, {w.max():g}]")
+        w = np.array(w, dtype=model.dtype)
+    if class_weight is not None:
+        if not isinstance(class_weight, dict) or not all(
+                isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in class_weight):
+            raise TypeError(f"`class_weight` expects a dict of class index -> weight. Received: {class_weight!r}")
+        values = np.array([class_weight[k] for k in class_weight], dtype=np.float64)
+        if not (np.isfinite(values).all() and (values >= 0).all()):
+            raise ValueError(f"`class_weight` expects finite weights >= 0. Received: {class_weight!r}")
+        classes = y if model.loss.target == "sparse" else class_of(y.reshape(n, -1))
+        table = np.ones(max(int(classes.max()), max(class_weight)) + 1)
+        for k, v in class_weight.items():
+            if k >= 0:
+                table[k] = v
+        cw = table[classes].astype(model.dtype)
+        w = cw if w is None else w * cw
+    return w
+
+
 def check_batch_size(batch_size):
     return 32 if batch_size is None else check_int("batch_size", batch_size, minimum=1)
 
 
 def check_validation_data(model, validation_data):
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-        raise ValueError("`validation_data` expects a tuple (x_val, y_val). "
-                         f"Received: {type(validation_data).__name__}")
+    """(x_val, y_val, weights or None) from (x_val, y_val) or (x_val, y_val, sample_weight_val), as Keras."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError("`validation_data` expects a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val). "
+                         f"Received: {type(validation_data).__name__}"
+                         + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""))
     xv = check_x(model, validation_data[0], "validation_data[0]")
-    return xv, check_y(model, validation_data[1], len(xv), "validation_data[1]")
+    yv = check_y(model, validation_data[1], len(xv), "validation_data[1]")
+    wv = (sample_weights(model, yv, len(xv), validation_data[2], name="validation_data[2]")
+          if len(validation_data) == 3 else None)
+    return xv, yv, wv
 
 
 def class_of(y):

@@ -14,27 +14,30 @@ def batch_bounds(n, batch_size):
 
 
 class EpochIterator:
-    """The batches of every epoch of one fit. Shuffled epochs gather their samples into two buffers
-    allocated here, once, so a step copies the batch but allocates nothing."""
+    """The batches of every epoch of one fit. Shuffled epochs gather their samples (and weights) into
+    buffers allocated here, once, so a step copies the batch but allocates nothing."""
 
-    def __init__(self, x, y, batch_size, shuffle, rng):
-        self.x, self.y, self.batch_size, self.shuffle, self.rng = x, y, batch_size, shuffle, rng
+    def __init__(self, x, y, batch_size, shuffle, rng, w=None):
+        self.x, self.y, self.w, self.batch_size, self.shuffle, self.rng = x, y, w, batch_size, shuffle, rng
         self.n = len(x)
         self.steps = num_batches(self.n, batch_size)
         if shuffle:
             rows = min(batch_size, self.n)
             self._xbuf = np.empty((rows,) + x.shape[1:], x.dtype)
             self._ybuf = np.empty((rows,) + y.shape[1:], y.dtype)
+            self._wbuf = None if w is None else np.empty(rows, w.dtype)
 
     def epoch(self):
-        """Yield (step, x batch, y batch); a shuffled epoch draws its order when iteration starts."""
-        x, y = self.x, self.y
+        """Yield (step, x batch, y batch, weights batch or None); a shuffled epoch draws its order when
+        iteration starts."""
+        x, y, w = self.x, self.y, self.w
         if not self.shuffle:
             for step, (lo, hi) in enumerate(batch_bounds(self.n, self.batch_size)):
-                yield step, x[lo:hi], y[lo:hi]
+                yield step, x[lo:hi], y[lo:hi], None if w is None else w[lo:hi]
             return
         order = self.rng.permutation(self.n)
         for step, (lo, hi) in enumerate(batch_bounds(self.n, self.batch_size)):
             idx = order[lo:hi]
             yield (step, np.take(x, idx, axis=0, out=self._xbuf[:hi - lo]),
-                   np.take(y, idx, axis=0, out=self._ybuf[:hi - lo]))
+                   np.take(y, idx, axis=0, out=self._ybuf[:hi - lo]),
+                   None if w is None else np.take(w, idx, out=self._wbuf[:hi - lo]))

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .. import backend
+from ..kernels.losses.reference import EPSILON
 
 
 class LossHead:
@@ -35,6 +36,14 @@ class LossHead:
         self.binary = not self.sparse and (self.k == 1 or loss.name == "binary_crossentropy")
         self.accuracy = "accuracy" in metrics_names
         self.dtype = dtype
+        # A model that outputs probabilities (softmax or sigmoid, from_logits=False) gets Keras's loss on them:
+        # the fused kernel works from the logits, then _clip applies Keras's clipping where it bites.
+        self.clip = fused and not loss.from_logits
+        self.sigmoid = loss.fuses == "sigmoid"
+        eps = dtype.type(EPSILON)
+        self.eps, self.one_minus_eps = eps, dtype.type(1) - eps
+        # -log of the clipped probabilities' bounds: a per-sample loss outside them had its target clipped
+        self.loss_bounds = (-np.log(self.one_minus_eps), -np.log(eps))
 
     def buffers(self, n):
         """Per-sample losses, dloss/dout, one-hot rows for labels, and the accuracy's scratch."""
@@ -46,17 +55,58 @@ class LossHead:
             buffers.update(above=((n, self.k), np.bool_), truth=((n, self.k), np.bool_))
         else:
             buffers.update(pred=((n,), np.intp), label=((n,), np.intp), hit=((n,), np.bool_))
+        if self.clip and self.sparse:
+            buffers.update(clipped=((n,), np.bool_), below=((n,), np.bool_))
+        elif self.clip:
+            buffers.update(p=rows, inside=((n, self.k), np.bool_), below=((n, self.k), np.bool_))
         return buffers
 
-    def loss(self, slot, out, y):
-        """Mean loss of the batch; writes dloss/dout (mean reduction) into slot.dout."""
+    def loss(self, slot, out, y, w=None):
+        """Mean loss of the batch; writes dloss/dout (mean reduction) into slot.dout. With per-sample weights
+        w (N,), Keras's "sum_over_batch_size": sum(w * loss) / N."""
         n = out.shape[0]
         if self.onehot:
             slot.onehot[...] = 0
             slot.onehot[slot.rows, y] = 1
             y = slot.onehot
         self._kernel(slot.loss, slot.dout, out.reshape(n, -1), y, 1.0 / n)
+        if self.clip:
+            self._clip(slot, y, n)
+        if w is not None:
+            slot.loss *= w
+            slot.dout *= w[:, None]
         return float(slot.loss.sum()) / n
+
+    def _clip(self, slot, y, n):
+        """Keras's cross-entropy on probabilities (its JAX and torch backends): each probability clipped to
+        [eps, 1 - eps] (eps = 1e-7) before its log, so where clipping bites the loss is -log(eps) or
+        -log(1 - eps) and the gradient through it is zero. Only the rows it changes are recomputed."""
+        if self.sparse:   # only the target's probability counts: its loss is -log p
+            lo, hi = self.loss_bounds
+            np.greater_equal(slot.loss, hi, out=slot.clipped)
+            np.logical_or(slot.clipped, np.less_equal(slot.loss, lo, out=slot.below), out=slot.clipped)
+            if slot.clipped.any():
+                slot.dout[slot.clipped] = 0
+                np.clip(slot.loss, lo, hi, out=slot.loss)
+            return
+        y = y.reshape(n, -1)
+        k = self.k if self.sigmoid else 1   # the sigmoid kernel's gradient is a mean over the outputs
+        np.multiply(slot.dout, n * k, out=slot.p)
+        slot.p += y   # the probabilities, from the gradient (p - y) / (n k)
+        np.greater(slot.p, self.eps, out=slot.inside)
+        np.logical_and(slot.inside, np.less(slot.p, self.one_minus_eps, out=slot.below), out=slot.inside)
+        if slot.inside.all():
+            return
+        rows = ~slot.inside.all(axis=1)
+        p, t, inside = slot.p[rows], y[rows], slot.inside[rows]
+        pc = np.clip(p, self.eps, self.one_minus_eps)
+        if self.sigmoid:
+            slot.loss[rows] = -(t * np.log(pc) + (1 - t) * np.log(1 - pc)).mean(axis=1)
+            slot.dout[rows] = (p - t) * inside / (n * self.k)
+        else:
+            slot.loss[rows] = -(t * np.log(pc)).sum(axis=1)
+            weight = (t * inside).sum(axis=1, keepdims=True)   # d/dlogits of -sum_k t_k [inside_k] log p_k
+            slot.dout[rows] = (p * weight - t * inside) / n
 
     def correct(self, slot, out, y):
         """How many predictions in the batch are right (Keras's accuracy for this loss)."""
@@ -89,14 +139,15 @@ def backward(ctx, dout):
         grads[i] = None if d is None else layer_backward(slot, d, need_dx)
 
 
-def train_step(ctx, head, optimizer, x, y):
-    """Forward, fused loss, backward and one optimizer update; returns (mean loss, correct count)."""
+def train_step(ctx, head, optimizer, x, y, w=None):
+    """Forward, fused loss, backward and one optimizer update; returns (mean loss, correct count).
+    w: per-sample loss weights (N,) or None."""
     slot = ctx.head
     if not optimizer.uses_gradients:
-        loss = optimizer.minimize_step(lambda: head.loss(slot, forward(ctx, x, False), y))
+        loss = optimizer.minimize_step(lambda: head.loss(slot, forward(ctx, x, False), y, w))
         return loss, head.correct(slot, forward(ctx, x, False), y) if head.accuracy else 0
     out = forward(ctx, x, True)
-    loss = head.loss(slot, out, y)
+    loss = head.loss(slot, out, y, w)
     correct = head.correct(slot, out, y) if head.accuracy else 0
     if not math.isfinite(loss):
         return loss, correct   # no update from a NaN gradient: the weights stay as they were
@@ -105,7 +156,7 @@ def train_step(ctx, head, optimizer, x, y):
     return loss, correct
 
 
-def test_step(ctx, head, x, y):
-    """(mean loss, correct count) of a batch in inference mode."""
+def test_step(ctx, head, x, y, w=None):
+    """(mean loss, correct count) of a batch in inference mode; w: per-sample loss weights or None."""
     out = forward(ctx, x, False)
-    return head.loss(ctx.head, out, y), head.correct(ctx.head, out, y) if head.accuracy else 0
+    return head.loss(ctx.head, out, y, w), head.correct(ctx.head, out, y) if head.accuracy else 0

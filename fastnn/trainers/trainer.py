@@ -23,7 +23,8 @@ from .. import backend
 from ..callbacks import CallbackList, History, check_callbacks
 from ..utils import check_float, check_int
 from .context import Context, ContextPool
-from .data import check_batch_size, check_validation_data, check_x, check_y, class_of, stratified_split
+from .data import (check_batch_size, check_validation_data, check_x, check_y, class_of, sample_weights,
+                   stratified_split)
 from .guard import WeightsGuard
 from .epoch_iterator import EpochIterator, batch_bounds, num_batches
 from .interrupt import Interrupt
@@ -62,12 +63,15 @@ class Trainer:
 
     # -- training -----------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, validation_batch_size=None, validation_freq=1):
         model = self.model
         self._require_compiled("fit")
         batch_size = check_batch_size(batch_size)
+        val_batch = max(batch_size, 256) if validation_batch_size is None else check_batch_size(validation_batch_size)
         epochs = check_int("epochs", epochs, minimum=0)
         initial_epoch = check_int("initial_epoch", initial_epoch, minimum=0)
+        validation_freq = check_int("validation_freq", validation_freq, minimum=1)
         verbose = check_verbose(verbose)
         if not isinstance(shuffle, bool):
             raise TypeError(f"`shuffle` expects a bool. Received: shuffle={shuffle!r}")
@@ -76,6 +80,8 @@ class Trainer:
         with self._exclusive("fit"):
             x = check_x(model, x)
             y = check_y(model, y, len(x))
+            # as Keras: sample weights go with their samples into a validation split; class weights only train
+            sw = sample_weights(model, y, len(x), sample_weight)
             if validation_data is not None and validation_split:
                 raise ValueError("pass either validation_data or validation_split, not both")
             if validation_data is not None:
@@ -83,15 +89,16 @@ class Trainer:
             elif validation_split:
                 train_idx, val_idx = stratified_split(y if model.loss.target == "sparse" else class_of(y),
                                                        validation_split, model._rng)
-                val = (x[val_idx], y[val_idx])
-                x, y = x[train_idx], y[train_idx]
+                val = (x[val_idx], y[val_idx], None if sw is None else sw[val_idx])
+                x, y, sw = x[train_idx], y[train_idx], None if sw is None else sw[train_idx]
             else:
                 val = None
+            w = sample_weights(model, y, len(x), sw, class_weight)
             model._ensure_resolved()
-            return self._fit(EpochIterator(x, y, batch_size, shuffle, model._rng), val, epochs, initial_epoch,
-                             verbose, callbacks)
+            return self._fit(EpochIterator(x, y, batch_size, shuffle, model._rng, w), val, epochs, initial_epoch,
+                             verbose, callbacks, val_batch, validation_freq)
 
-    def _fit(self, batches, val, epochs, initial_epoch, verbose, callbacks):
+    def _fit(self, batches, val, epochs, initial_epoch, verbose, callbacks, val_batch, validation_freq):
         model = self.model
         history = History()
         progress = Progress(verbose)
@@ -109,9 +116,9 @@ class Trainer:
                 cbs.on_epoch_begin(epoch)
                 means, t0 = _Means(self.head.accuracy), time.perf_counter()
                 bar = progress.bar(steps, f"Epoch {epoch + 1}/{epochs}")
-                for step, xb, yb in batches.epoch():
+                for step, xb, yb, wb in batches.epoch():
                     cbs.on_train_batch_begin(step)
-                    loss, correct = self._step(contexts.get(len(xb)), xb, yb)
+                    loss, correct = self._step(contexts.get(len(xb)), xb, yb, wb)
                     logs = means.add(loss, correct, len(xb))
                     cbs.on_train_batch_end(step, logs=logs)
                     if bar is not None:
@@ -128,8 +135,8 @@ class Trainer:
                 if bar is not None:
                     bar.close()
                 logs = dict(logs)
-                if val is not None and not interrupted.requested:
-                    vals = self._evaluate(*val, batch_size=max(batches.batch_size, 256), cbs=cbs)
+                if val is not None and not interrupted.requested and (epoch + 1) % validation_freq == 0:
+                    vals = self._evaluate(*val, batch_size=val_batch, cbs=cbs)
                     logs.update({"val_" + k: v for k, v in vals.items()})
                 speed = means.seen / elapsed if elapsed > 0 else float("inf")
                 history.timing["seconds"].append(elapsed)
@@ -144,24 +151,32 @@ class Trainer:
         cbs.on_train_end(logs=logs)
         return history
 
-    def train_on_batch(self, x, y):
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         model = self.model
         self._require_compiled("train_on_batch")
         with self._exclusive("train_on_batch"):
             x = check_x(model, x)
             y = check_y(model, y, len(x))
+            w = sample_weights(model, y, len(x), sample_weight, class_weight)
             model._ensure_resolved()
             with self._pool.lease("train") as contexts:
-                loss, correct = self._step(contexts.get(len(x)), x, y)
-        return [loss, correct / len(x)] if self.head.accuracy else loss
+                loss, correct = self._step(contexts.get(len(x)), x, y, w)
+        return self._result(_Means(self.head.accuracy).add(loss, correct, len(x)), return_dict)
 
-    def _step(self, context, x, y):
+    def _result(self, logs, return_dict):
+        """What evaluate and the *_on_batch methods return: the logs, or their values in metrics_names order."""
+        if return_dict:
+            return logs
+        return [logs["loss"], logs["accuracy"]] if self.head.accuracy else logs["loss"]
+
+    def _step(self, context, x, y, w):
         with self._guard.writing:
-            return train_step(context, self.head, self.model.optimizer, x, y)
+            return train_step(context, self.head, self.model.optimizer, x, y, w)
 
     # -- inference ----------------------------------------------------------------------------
-    def _evaluate(self, x, y, batch_size, tracker=None, cbs=None):
-        """{"loss": mean loss, "accuracy": ...} of x, y; the test hooks of cbs (a CallbackList) when given."""
+    def _evaluate(self, x, y, w, batch_size, tracker=None, cbs=None):
+        """{"loss": mean loss, "accuracy": ...} of x, y (per-sample loss weights w, or None); the test hooks of
+        cbs (a CallbackList) when given."""
         means, logs = _Means(self.head.accuracy), {}
         reading = self._guard.reading
         if cbs is not None:
@@ -171,7 +186,8 @@ class Trainer:
                 if cbs is not None:
                     cbs.on_test_batch_begin(step)
                 with reading:
-                    loss, right = test_step(contexts.get(hi - lo), self.head, x[lo:hi], y[lo:hi])
+                    loss, right = test_step(contexts.get(hi - lo), self.head, x[lo:hi], y[lo:hi],
+                                            None if w is None else w[lo:hi])
                 logs = means.add(loss, right, hi - lo)
                 if cbs is not None:
                     cbs.on_test_batch_end(step, logs=logs)
@@ -187,25 +203,26 @@ class Trainer:
         return CallbackList(callbacks, self.model, {"verbose": verbose, "epochs": 1, "steps": steps}) \
             if callbacks else None
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, callbacks=None):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, callbacks=None,
+                 return_dict=False):
         model = self.model
         self._require_compiled("evaluate")
         batch_size = check_batch_size(batch_size)
         verbose = check_verbose(verbose)
         x = check_x(model, x)
         y = check_y(model, y, len(x))
+        w = sample_weights(model, y, len(x), sample_weight)
         steps = num_batches(len(x), batch_size)
         cbs = self._callbacks(callbacks, "evaluate", steps, verbose)
         model._ensure_resolved()
         tracker = Progress(verbose).track(steps)
-        result = self._evaluate(x, y, batch_size, tracker, cbs)
+        result = self._evaluate(x, y, w, batch_size, tracker, cbs)
         tracker.close(result)
-        if return_dict:
-            return result
-        return [result["loss"], result["accuracy"]] if self.head.accuracy else result["loss"]
+        return self._result(result, return_dict)
 
-    def test_on_batch(self, x, y):
-        return self.evaluate(x, y, batch_size=len(x), verbose=0)
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        return self.evaluate(x, y, batch_size=len(x), verbose=0, sample_weight=sample_weight,
+                             return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose=0, callbacks=None):
         model = self.model

@@ -291,3 +291,140 @@ def test_compile_accepts_keras_execution_options_and_refuses_what_it_cannot_do()
         model.compile("adam", "sparse_categorical_crossentropy", loss_weights=[0.5])
     with pytest.raises(TypeError, match="jit_compile"):
         model.compile("adam", "sparse_categorical_crossentropy", jit_compile="xla")
+
+
+# -- cross-entropy on probabilities ----------------------------------------------------------------------
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("backend_name", fastnn.available_backends())
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
+def test_cross_entropy_on_softmax_probabilities_is_clipped_as_keras_clips_it(loss, backend_name):
+    from fastnn.kernels.losses.reference import categorical_ce_probs
+    from fastnn.kernels.softmax_ce.reference import softmax_backward
+    # logits = x (an identity kernel): the target's probability below 1e-7, above 1 - 1e-7, and ordinary
+    x = np.array([[40.0, 0, 0], [40, 0, 0], [1, 0, 0.5], [0.2, 0.1, 3]])
+    labels = np.array([1, 0, 2, 0])
+    onehot = np.eye(3)[labels]
+    with _select(backend_name):
+        model = fastnn.Sequential([layers.Input((3,)), layers.Dense(3, activation="softmax", use_bias=False)],
+                                  dtype="float64")
+        model.set_weights([np.eye(3)])
+        model.compile(optimizers.SGD(1.0), loss)
+        got = model.train_on_batch(x, labels if loss.startswith("sparse") else onehot)
+    # Keras's loss on the probabilities (renormalised, clipped), through the softmax, by the references
+    p = _softmax(x)
+    per_sample, dp = np.empty(4), np.empty((4, 3))
+    categorical_ce_probs(per_sample, dp, p, onehot, 1 / 4)
+    dz = np.empty_like(dp)
+    softmax_backward(dz, dp, p)
+    assert got == pytest.approx(per_sample.mean(), rel=1e-9)
+    assert per_sample[0] == pytest.approx(-np.log(1e-7)) and per_sample[1] == pytest.approx(-np.log1p(-1e-7))
+    np.testing.assert_allclose(model.get_weights()[0], np.eye(3) - x.T @ dz, rtol=1e-9, atol=1e-12)
+    assert np.array_equal((np.eye(3) - model.get_weights()[0])[:, :1] != 0, (x.T @ dz)[:, :1] != 0)
+
+
+@pytest.mark.parametrize("backend_name", fastnn.available_backends())
+def test_binary_cross_entropy_on_sigmoid_probabilities_is_clipped_as_keras_clips_it(backend_name):
+    from fastnn.kernels.losses.reference import binary_ce_probs
+    x = np.array([[20.0, 0.3], [-20.0, 0.3], [0.5, -0.4]])
+    y = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    with _select(backend_name):
+        model = fastnn.Sequential([layers.Input((2,)), layers.Dense(2, activation="sigmoid", use_bias=False)],
+                                  dtype="float64")
+        model.set_weights([np.eye(2)])
+        model.compile(optimizers.SGD(1.0), "binary_crossentropy")
+        got = model.train_on_batch(x, y)
+    p = 1 / (1 + np.exp(-x))
+    per_sample, dp = np.empty(3), np.empty((3, 2))
+    binary_ce_probs(per_sample, dp, p, y, 1 / 3)
+    dz = dp * p * (1 - p)
+    assert got == pytest.approx(per_sample.mean(), rel=1e-9)
+    np.testing.assert_allclose(model.get_weights()[0], np.eye(2) - x.T @ dz, rtol=1e-9, atol=1e-12)
+
+
+def test_cross_entropy_on_logits_is_not_clipped():
+    x = np.array([[40.0, 0, 0]])
+    model = fastnn.Sequential([layers.Input((3,)), layers.Dense(3, use_bias=False)], dtype="float64")
+    model.set_weights([np.eye(3)])
+    model.compile(optimizers.SGD(1.0), fastnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert model.train_on_batch(x, np.array([1])) == pytest.approx(40.0)   # -log_softmax, exact
+
+
+# -- sample and class weights -----------------------------------------------------------------------------
+def _sgd_model(lr, seed=0):
+    model = fastnn.Sequential([layers.Input((4,)), layers.Dense(6, activation="tanh"),
+                               layers.Dense(3, activation="softmax")], seed=seed, dtype="float64")
+    model.compile(optimizers.SGD(lr), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_sample_weight_scales_each_samples_loss_and_gradient_as_keras():
+    x, y = _data(n=8)
+    weighted, plain = _sgd_model(0.1), _sgd_model(0.1)
+    w = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    loss = weighted.train_on_batch(x, y, sample_weight=w)[0]
+    # sum(w * loss) / N: half the mean loss (and gradient) of the first four samples alone
+    assert loss == pytest.approx(plain.test_on_batch(x[:4], y[:4])[0] / 2, rel=1e-12)
+    half = _sgd_model(0.05)
+    half.train_on_batch(x[:4], y[:4])
+    assert _same_close(weighted.get_weights(), half.get_weights())
+    # evaluate weighs the same way, and the weights of 1 change nothing
+    assert plain.evaluate(x, y, sample_weight=np.ones(8), verbose=0) == plain.evaluate(x, y, verbose=0)
+    per_sample = np.array([plain.test_on_batch(x[i:i + 1], y[i:i + 1])[0] for i in range(8)])
+    w2 = np.linspace(0, 2, 8)
+    assert plain.evaluate(x, y, sample_weight=w2, batch_size=3, verbose=0)[0] == pytest.approx(
+        (w2 * per_sample).mean(), rel=1e-12)
+
+
+def _same_close(a, b):
+    return all(np.allclose(p, q, rtol=1e-12, atol=1e-14) for p, q in zip(a, b))
+
+
+def test_class_weight_weighs_each_sample_by_its_class():
+    x, y = _data(n=12)
+    by_class, by_sample = _sgd_model(0.1), _sgd_model(0.1)
+    by_class.fit(x, y, batch_size=5, epochs=2, verbose=0, shuffle=False, class_weight={0: 0.0, 2: 3.0})
+    by_sample.fit(x, y, batch_size=5, epochs=2, verbose=0, shuffle=False,
+                  sample_weight=np.select([y == 0, y == 2], [0.0, 3.0], 1.0))
+    assert _same_close(by_class.get_weights(), by_sample.get_weights())
+    onehot = fastnn.Sequential([layers.Input((4,)), layers.Dense(3, activation="softmax")], seed=0,
+                               dtype="float64")
+    onehot.compile(optimizers.SGD(0.1), "categorical_crossentropy")
+    onehot.train_on_batch(x, np.eye(3)[y], class_weight={0: 0.0, 2: 3.0})
+    reference = fastnn.Sequential([layers.Input((4,)), layers.Dense(3, activation="softmax")], seed=0,
+                                  dtype="float64")
+    reference.compile(optimizers.SGD(0.1), "categorical_crossentropy")
+    reference.train_on_batch(x, np.eye(3)[y], sample_weight=np.select([y == 0, y == 2], [0.0, 3.0], 1.0))
+    assert _same_close(onehot.get_weights(), reference.get_weights())
+
+
+def test_validation_data_with_weights_and_validation_freq():
+    x, y = _data(n=12)
+    model = _sgd_model(0.1)
+    w = np.linspace(0, 1, 12)
+    history = model.fit(x, y, epochs=4, verbose=0, validation_data=(x, y, w), validation_freq=2)
+    assert len(history.history["val_loss"]) == 2 and len(history.history["loss"]) == 4
+    assert history.history["val_loss"][-1] == pytest.approx(model.evaluate(x, y, sample_weight=w, verbose=0)[0])
+
+
+@pytest.mark.parametrize("bad,error,match", [
+    (np.ones(5), ValueError, r"`sample_weight` expects one weight per sample, shape \(12,\)"),
+    (-np.ones(12), ValueError, r"`sample_weight` expects finite weights >= 0"),
+    (np.full(12, np.nan), ValueError, r"`sample_weight` expects finite weights >= 0"),
+    (np.array(["a"] * 12), TypeError, r"`sample_weight` expects numbers"),
+])
+def test_bad_sample_weights_are_refused(bad, error, match):
+    x, y = _data(n=12)
+    with pytest.raises(error, match=match):
+        _sgd_model(0.1).fit(x, y, sample_weight=bad, verbose=0)
+
+
+def test_bad_class_weights_are_refused():
+    x, y = _data(n=12)
+    with pytest.raises(TypeError, match="`class_weight` expects a dict"):
+        _sgd_model(0.1).fit(x, y, class_weight=[1, 2, 3], verbose=0)
+    with pytest.raises(ValueError, match="`class_weight` expects finite weights >= 0"):
+        _sgd_model(0.1).fit(x, y, class_weight={0: -1.0}, verbose=0)
