@@ -331,3 +331,12 @@ def get_num_threads():
             raise ValueError(f"FASTNN_NUM_THREADS must be a positive integer. Received: {env!r}")
         return int(env)
     return _num_threads
+
+
+def clear_session():
+    """keras.backend.clear_session's counterpart: frees the calling thread's kernel scratch memory (it is
+    allocated again by the next call that needs it). Models keep working; fastnn keeps no other global
+    graph or name state to reset (layer names are unique per model)."""
+    from .kernels import _scratch
+
+    _scratch.clear()

@@ -7,9 +7,9 @@ import numpy as np
 from . import optimizers
 from .errors import CorruptFileError
 from .models.spec import model_from_config
-from .saving_lib import read_model_file, save_model
+from .saving_lib import load_weights, read_model_file, save_model, save_weights
 
-__all__ = ["save_model", "load_model"]
+__all__ = ["save_model", "load_model", "save_weights", "load_weights"]
 
 
 def load_model(filepath, compile=True):

@@ -93,6 +93,36 @@ def save_model(model, filepath, include_optimizer=True):
         raise
 
 
+WEIGHTS_SUFFIX = ".weights.h5"
+
+
+def save_weights(model, filepath, overwrite=True):
+    """model.save_weights: Keras 3's name, `<name>.weights.h5`, holding fastnn's model file (the weights and
+    the architecture they belong to, no optimizer state): not HDF5, and not readable by Keras."""
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(WEIGHTS_SUFFIX):
+        raise ValueError(f"save_weights(filepath=...) expects a name ending in {WEIGHTS_SUFFIX!r}, as Keras 3. "
+                         f"Received: filepath={filepath!r}")
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False")
+    save_model(model, filepath, include_optimizer=False)
+
+
+def load_weights(model, filepath):
+    """model.load_weights: the weights of a file written by save_weights or save (any fastnn model file),
+    checked against the model's weights one by one before any is set."""
+    filepath = os.fspath(filepath)
+    _, arrays = read_model_file(filepath)
+    weights, i = [], 0
+    while f"weights/{i}" in arrays:
+        weights.append(arrays[f"weights/{i}"])
+        i += 1
+    try:
+        model.set_weights(weights)
+    except ValueError as exc:
+        raise ValueError(f"load_weights: {filepath!r} does not fit this model: {exc}") from None
+
+
 def remove_stale_temporaries(folder):
     """Delete the temporary files of saves to `folder` that never finished (the process was killed): those
     older than a minute that no live save holds locked (without advisory locks, Windows: older than an hour).

@@ -1,8 +1,15 @@
 """Models: Sequential (sequential.py), the ready-made models and their training recipes (zoo.py), and
 models described in JSON (spec.py)."""
 from .sequential import Sequential
-from .spec import from_spec, model_from_config
+from .spec import clone_model, from_spec, model_from_config, model_from_json
 from .zoo import MNIST_SHAPE, RECIPES, SMALL_TRAINING_SET, SPEC_RECIPE, Recipe, fashion_cnn, lenet5, mlp
 
-__all__ = ["Sequential", "from_spec", "model_from_config", "mlp", "lenet5", "fashion_cnn", "Recipe", "RECIPES", "SPEC_RECIPE",
+__all__ = ["Sequential", "from_spec", "model_from_config", "model_from_json", "clone_model", "load_model", "mlp", "lenet5", "fashion_cnn", "Recipe", "RECIPES", "SPEC_RECIPE",
            "SMALL_TRAINING_SET", "MNIST_SHAPE"]
+
+
+def load_model(filepath, compile=True):
+    """fastnn.load_model under Keras's other name, keras.models.load_model."""
+    from ..saving import load_model as load
+
+    return load(filepath, compile=compile)

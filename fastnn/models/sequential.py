@@ -4,6 +4,8 @@
 Trainable weights and their gradients live in two flat buffers, so an optimizer updates the whole model in
 one kernel call; every kernel is looked up once, when the model is built, compiled, or the backend changes.
 """
+import json
+
 import numpy as np
 
 from .. import backend, losses, optimizers, saving_lib
@@ -382,8 +384,23 @@ class Sequential:
                            for layer in self._layers]}
 
     def save(self, filepath, include_optimizer=True):
-        """Save architecture, weights and optimizer state to one file, atomically (see fastnn.saving)."""
+        """Save architecture, weights and optimizer state to one file, atomically (see fastnn.saving). Any
+        name works; "model.keras" as in Keras 3 holds fastnn's format, which Keras cannot read."""
         saving_lib.save_model(self, filepath, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite=True):
+        """The weights alone, to "<name>.weights.h5" (Keras 3's name; fastnn's format, see fastnn.saving)."""
+        saving_lib.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath):
+        """Set the weights from a file written by save_weights or save; its weights must fit this model."""
+        self._require_built("load_weights")
+        saving_lib.load_weights(self, filepath)
+
+    def to_json(self, **kwargs):
+        """The architecture as a JSON string (keras.Model.to_json); fastnn.models.model_from_json reads it.
+        kwargs go to json.dumps (indent=2, ...)."""
+        return json.dumps({"class_name": "Sequential", "config": self.get_config()}, **kwargs)
 
 
 def _snake(name):

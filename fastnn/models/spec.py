@@ -39,6 +39,29 @@ def from_spec(path, seed=None):
     return model_from_config(spec, where, seed)
 
 
+def model_from_json(json_string):
+    """A built Sequential from Sequential.to_json()'s string (keras.models.model_from_json); the weights are
+    new, as the config's seed (or fastnn's stream) draws them. ValueError for anything else."""
+    if not isinstance(json_string, (str, bytes, bytearray)):
+        raise TypeError(f"model_from_json expects a JSON string. Received: {type(json_string).__name__}")
+    try:
+        spec = json.loads(json_string)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"model_from_json: not valid JSON: {exc}") from None
+    if not isinstance(spec, dict) or spec.get("class_name") != "Sequential" or set(spec) != {"class_name", "config"}:
+        raise ValueError("model_from_json expects {\"class_name\": \"Sequential\", \"config\": {...}} as "
+                         f"Sequential.to_json() writes it. Received: {str(json_string)[:80]!r}")
+    return model_from_config(spec["config"], "model_from_json")
+
+
+def clone_model(model):
+    """A new model with model's architecture and fresh weights, drawn as model's were (its seed, or fastnn's
+    stream), uncompiled (keras.models.clone_model)."""
+    if not isinstance(model, Sequential):
+        raise TypeError(f"clone_model expects a fastnn Sequential. Received: {type(model).__name__}")
+    return model_from_config(model.get_config(), "clone_model")
+
+
 def model_from_config(config, where="model_from_config", seed=None, build=True):
     """A built Sequential from a config as Sequential.get_config() returns it (the spec format); only the
     layer classes of fastnn.layers. `seed`, when given, replaces the config's. build=False declares the

@@ -428,3 +428,49 @@ def test_bad_class_weights_are_refused():
         _sgd_model(0.1).fit(x, y, class_weight=[1, 2, 3], verbose=0)
     with pytest.raises(ValueError, match="`class_weight` expects finite weights >= 0"):
         _sgd_model(0.1).fit(x, y, class_weight={0: -1.0}, verbose=0)
+
+
+# -- model files, JSON and clones -------------------------------------------------------------------------
+def test_save_weights_and_load_weights_with_keras_names(tmp_path):
+    x, y = _data()
+    model = _model()
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save_weights(tmp_path / "m.weights.h5")
+    other = _model(seed=5)
+    assert not _same(other.get_weights(), model.get_weights())
+    other.load_weights(tmp_path / "m.weights.h5")
+    assert _same(other.get_weights(), model.get_weights())
+    with pytest.raises(ValueError, match=r"expects a name ending in '.weights.h5'"):
+        model.save_weights(tmp_path / "m.h5")
+    with pytest.raises(FileExistsError):
+        model.save_weights(tmp_path / "m.weights.h5", overwrite=False)
+    wider = fastnn.Sequential([layers.Input((4,)), layers.Dense(7), layers.Dense(3)])
+    before = wider.get_weights()
+    with pytest.raises(ValueError, match="does not fit this model"):
+        wider.load_weights(tmp_path / "m.weights.h5")
+    assert _same(wider.get_weights(), before)       # nothing set
+    model.save(tmp_path / "m.keras")                 # a whole-model file under Keras 3's name
+    assert _same(fastnn.models.load_model(tmp_path / "m.keras").get_weights(), model.get_weights())
+    other.load_weights(tmp_path / "m.keras")
+
+
+def test_to_json_model_from_json_and_clone_model():
+    model = _model(seed=3)
+    text = model.to_json()
+    again = fastnn.models.model_from_json(text)
+    assert again.get_config() == model.get_config() and again.to_json() == text
+    clone = fastnn.models.clone_model(model)
+    assert clone is not model and clone.get_config() == model.get_config() and clone.loss is None
+    assert all(a is not b for a, b in zip(clone.weights, model.weights))
+    with pytest.raises(ValueError, match="not valid JSON"):
+        fastnn.models.model_from_json("{")
+    with pytest.raises(ValueError, match="model_from_json expects"):
+        fastnn.models.model_from_json('{"class_name": "Functional", "config": {}}')
+
+
+def test_clear_session_frees_scratch_and_models_keep_working():
+    x, y = _data()
+    model = _model()
+    model.fit(x, y, epochs=1, verbose=0)
+    fastnn.backend.clear_session()
+    assert model.evaluate(x, y, verbose=0)[0] > 0
