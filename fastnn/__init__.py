@@ -10,7 +10,7 @@ from . import callbacks, datasets, initializers, layers, losses, metrics, models
 from .backend import (BackendUnavailableError, available_backends, backend_report, get_backend,
                       get_num_threads, set_backend, set_num_threads)
 from .errors import CorruptFileError
-from .models import Sequential
+from .models import Model, Sequential
 from .saving import load_model
 from .utils import floatx, set_floatx, set_seed
 
@@ -26,7 +26,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
 
 __all__ = [
-    "Sequential", "layers", "losses", "optimizers", "callbacks", "initializers", "metrics", "datasets", "models",
+    "Sequential", "Model", "layers", "losses", "optimizers", "callbacks", "initializers", "metrics", "datasets", "models",
     "load_model", "set_backend", "get_backend", "available_backends", "backend_report", "set_num_threads",
     "get_num_threads", "set_seed", "floatx", "set_floatx", "BackendUnavailableError", "CorruptFileError",
 ]

@@ -1,14 +1,18 @@
 """Keras-style layers (channels-last) over the backend registry; base.py explains the calling convention."""
-from .base import Layer, Weight
+from .base import KerasTensor, Layer, Weight
 from .convolutional import Conv2D, conv_output_size
 from .core import ACTIVATIONS, Activation, Dense, Flatten, Input, InputLayer
+from .merging import (Add, Average, Concatenate, Maximum, Multiply, Subtract, add, average, concatenate, maximum,
+                      multiply, subtract)
 from .normalization import BatchNormalization
 from .pooling import MaxPooling2D
 from .regularization import Dropout
 
 # Registry for deserialisation (fastnn.load_model, model specs): class name -> class.
 LAYER_CLASSES = {cls.__name__: cls for cls in (
-    InputLayer, Dense, Activation, Conv2D, MaxPooling2D, Flatten, Dropout, BatchNormalization)}
+    InputLayer, Dense, Activation, Conv2D, MaxPooling2D, Flatten, Dropout, BatchNormalization,
+    Add, Subtract, Multiply, Average, Maximum, Concatenate)}
 
-__all__ = ["Layer", "Weight", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Conv2D", "MaxPooling2D",
+__all__ = ["Layer", "Weight", "KerasTensor", "Input", "InputLayer", "Add", "Subtract", "Multiply", "Average",
+           "Maximum", "Concatenate", "add", "subtract", "multiply", "average", "maximum", "concatenate", "Dense", "Activation", "Flatten", "Conv2D", "MaxPooling2D",
            "BatchNormalization", "Dropout", "ACTIVATIONS", "LAYER_CLASSES", "conv_output_size"]

@@ -36,8 +36,26 @@ class Weight:
         return self.trainable and (self.layer is None or self.layer.trainable)
 
 
+class KerasTensor:
+    """A symbolic value of a functional model (keras.KerasTensor): what fastnn.Input() stands for, and what a
+    layer called on such values returns. It holds the per-sample shape and where it comes from: the layer
+    whose call made it and the values that call read. fastnn.Model(inputs, outputs) walks these back."""
+
+    def __init__(self, shape, layer, inputs=()):
+        self.per_sample, self.layer, self.inputs = tuple(shape), layer, tuple(inputs)
+
+    @property
+    def shape(self):
+        return (None,) + self.per_sample
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, from {self.layer.name or type(self.layer).__name__!r}>"
+
+
 class Layer:
     """Base class. Subclasses implement build(), buffers(), and forward()/backward() on a context slot."""
+
+    merges = False   # True for layers that read several values (Add, Concatenate...)
 
     def __init__(self, name=None, input_shape=None):
         if name is not None and not isinstance(name, str):
@@ -51,6 +69,30 @@ class Layer:
         self.trainable = True
 
     # -- construction -------------------------------------------------------------------------
+    def __call__(self, inputs):
+        """Called on symbolic values (an Input, or another layer's output; a list for a merge layer): the
+        symbolic output, for fastnn.Model(inputs, outputs). Each layer is called once (no shared layers)."""
+        many = isinstance(inputs, (list, tuple))
+        tensors = [getattr(t, "symbolic", t) for t in (inputs if many else [inputs])]
+        if not tensors or not all(isinstance(t, KerasTensor) for t in tensors):
+            raise TypeError(f"{type(self).__name__} is called on the symbolic values of a functional model "
+                            f"(fastnn.layers.Input(...) or another layer's output); to run a model on data, "
+                            f"call model.predict(x). Received: {inputs!r}")
+        if self.merges != many or (not self.merges and len(tensors) != 1):
+            raise ValueError(f"{type(self).__name__} expects "
+                             f"{'a list of inputs' if self.merges else 'one input, not a list'}. Received: {inputs!r}")
+        if getattr(self, "_called", False):
+            raise NotImplementedError(f"layer {self.name or type(self).__name__!r} is already called once: a layer "
+                                      "called on two inputs (a shared layer) is not supported yet")
+        shapes = [t.per_sample for t in tensors]
+        self.weights_spec = []
+        try:
+            shape = self.build(shapes if self.merges else shapes[0])
+        finally:
+            self.weights_spec = []
+        self._called = True
+        return KerasTensor(shape, self, tensors)
+
     def add_weight(self, name, shape, initializer, trainable=True):
         weight = Weight(name, shape, initializer, trainable, self)
         self.weights_spec.append(weight)

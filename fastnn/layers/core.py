@@ -6,7 +6,7 @@ import numpy as np
 from .. import initializers
 from ..kernels.activations.reference import CODES
 from ..utils import check_int
-from .base import Layer
+from .base import KerasTensor, Layer
 
 # Activations a layer can apply; softmax is row-wise, the others element-wise (fused into the kernels).
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
@@ -44,13 +44,19 @@ class InputLayer(Layer):
             raise ValueError("Input(shape=...) is required. Received: shape=None")
         super().__init__(name=name, input_shape=_check_shape(shape))
         self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, 1, "Input")
+        self.symbolic = KerasTensor(self.input_shape, self)   # what a functional model's layers are called on
+
+    @property
+    def shape(self):
+        return (self.batch_size,) + self.input_shape
 
     def get_config(self):
         return {"name": self.name, "shape": list(self.input_shape), "batch_size": self.batch_size}
 
 
 def Input(shape=None, name=None, batch_size=None):
-    """keras.Input: the first element of a Sequential model, giving the per-sample input shape."""
+    """keras.Input: the first element of a Sequential model, giving the per-sample input shape, or the input of
+    a functional model, fastnn.Model(inputs=Input(...), outputs=...)."""
     return InputLayer(shape=shape, name=name, batch_size=batch_size)
 
 

@@ -59,17 +59,18 @@ class Sequential:
         if (name is None) == (index is None):
             raise ValueError(f"get_layer expects a layer name or a layer index, not {'both' if name else 'neither'}. "
                              f"Received: name={name!r}, index={index!r}")
+        listed = self.layers
         if index is not None:
             index = check_int("index", index, owner="get_layer")
-            if not -len(self._layers) <= index < len(self._layers):
-                raise ValueError(f"get_layer(index=...) expects an index below the model's {len(self._layers)} "
+            if not -len(listed) <= index < len(listed):
+                raise ValueError(f"get_layer(index=...) expects an index below the model's {len(listed)} "
                                  f"layers. Received: index={index}")
-            return self._layers[index]
-        for layer in self._layers:
+            return listed[index]
+        for layer in listed:
             if layer.name == name:
                 return layer
         raise ValueError(f"get_layer(name=...): no such layer. Received: name={name!r}; the layers are "
-                         f"{[layer.name for layer in self._layers]}")
+                         f"{[layer.name for layer in listed]}")
 
     @property
     def trainable(self):
@@ -158,7 +159,7 @@ class Sequential:
         for layer in self._layers:
             if hasattr(layer, "set_rng"):
                 layer.set_rng(rng)
-        self.graph = Graph.chain(self._layers)
+        self.graph = self._make_graph()
         self.built = True
         self._setup()
 
@@ -175,8 +176,9 @@ class Sequential:
                              "pass input_shape= to the first layer, or call build(input_shape)")
         if not self._layers:
             raise ValueError("the model has no layers")
-        shape = self._input_shape
-        for layer in self._layers:
+        shapes = [self._input_shape]   # per value: the model's input, then each layer's output
+        for i, layer in enumerate(self._layers):
+            shape = self._input_of(i, shapes)
             layer.weights_spec, layer.dtype = [], self.dtype
             layer.input_shape = shape
             try:
@@ -184,7 +186,14 @@ class Sequential:
             except ValueError as exc:
                 raise ValueError(f"layer {layer.name!r}: {exc}") from None
             layer.built = True
-            shape = layer.output_shape
+            shapes.append(layer.output_shape)
+
+    def _input_of(self, i, shapes):
+        """What layer i reads, from the values so far: in a stack, the value before it."""
+        return shapes[i]
+
+    def _make_graph(self):
+        return Graph.chain(self._layers)
 
     def _place_weights(self, rng, kept=None):
         """The weights that train as views into one flat buffer (their gradients likewise), the others in
@@ -218,7 +227,7 @@ class Sequential:
         if self.built and self._placed != self._trains():
             self._place_weights(None, {(id(w.layer), w.name): w.value.copy()
                                        for layer in self._layers for w in layer.weights_spec})
-            self.graph = Graph.chain(self._layers)
+            self.graph = self._make_graph()
 
     def _setup(self):
         """Bind the kernels, and the loss and optimizer once both the weights and compile() are known."""
@@ -352,27 +361,31 @@ class Sequential:
         return sum(layer.count_params() for layer in self._layers)
 
     def summary(self, print_fn=None):
-        """Print a Keras-style table: layer (type), output shape, parameter count; and the totals."""
+        """Print a Keras-style table: layer (type), output shape, parameter count (and, for a functional
+        model, what each layer reads); and the totals, frozen layers' weights counted as non-trainable."""
         self._require_built("summary")
         print_fn = print_fn or print
-        rows = [(f"{layer.name} ({type(layer).__name__})", str((None,) + layer.output_shape),
-                 f"{layer.count_params():,}") for layer in self._layers]
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in
-                  enumerate(("Layer (type)", "Output Shape", "Param #"))]
+        header, rows = self._summary_rows()
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
         line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
 
-        def fmt(cells):
-            return "| " + " | ".join(c.ljust(w) if i < 2 else c.rjust(w)
+        def fmt(cells):   # the parameter counts (third column) right-aligned
+            return "| " + " | ".join(c.rjust(w) if i == 2 else c.ljust(w)
                                      for i, (c, w) in enumerate(zip(cells, widths))) + " |"
 
         trainable = sum(w.value.size for layer in self._layers for w in layer.weights_spec if w.trains)
         total = self.count_params()
-        lines = [f'Model: "{self.name}"', line, fmt(("Layer (type)", "Output Shape", "Param #")), line.replace("-", "=")]
+        lines = [f'Model: "{self.name}"', line, fmt(header), line.replace("-", "=")]
         lines += [fmt(r) for r in rows] + [line,
                   f" Total params: {total:,}", f" Trainable params: {trainable:,}",
                   f" Non-trainable params: {total - trainable:,}"]
         for text in lines:
             print_fn(text)
+
+    def _summary_rows(self):
+        return ("Layer (type)", "Output Shape", "Param #"), [
+            (f"{layer.name} ({type(layer).__name__})", str((None,) + layer.output_shape), f"{layer.count_params():,}")
+            for layer in self._layers]
 
     # -- saving -------------------------------------------------------------------------------
     def get_config(self):
@@ -400,7 +413,7 @@ class Sequential:
     def to_json(self, **kwargs):
         """The architecture as a JSON string (keras.Model.to_json); fastnn.models.model_from_json reads it.
         kwargs go to json.dumps (indent=2, ...)."""
-        return json.dumps({"class_name": "Sequential", "config": self.get_config()}, **kwargs)
+        return json.dumps({"class_name": type(self).__name__, "config": self.get_config()}, **kwargs)
 
 
 def _snake(name):

@@ -7,9 +7,10 @@ import numbers
 import os
 
 from .. import layers
+from .functional import Functional
 from .sequential import Sequential
 
-_SPEC_KEYS = {"input_shape", "batch_size", "layers", "name", "seed", "dtype"}
+_SPEC_KEYS = {"input_shape", "batch_size", "layers", "name", "seed", "dtype", "input_name", "inbound"}
 
 
 def from_spec(path, seed=None):
@@ -40,7 +41,7 @@ def from_spec(path, seed=None):
 
 
 def model_from_json(json_string):
-    """A built Sequential from Sequential.to_json()'s string (keras.models.model_from_json); the weights are
+    """A built model from model.to_json()'s string (keras.models.model_from_json); the weights are
     new, as the config's seed (or fastnn's stream) draws them. ValueError for anything else."""
     if not isinstance(json_string, (str, bytes, bytearray)):
         raise TypeError(f"model_from_json expects a JSON string. Received: {type(json_string).__name__}")
@@ -48,9 +49,10 @@ def model_from_json(json_string):
         spec = json.loads(json_string)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"model_from_json: not valid JSON: {exc}") from None
-    if not isinstance(spec, dict) or spec.get("class_name") != "Sequential" or set(spec) != {"class_name", "config"}:
-        raise ValueError("model_from_json expects {\"class_name\": \"Sequential\", \"config\": {...}} as "
-                         f"Sequential.to_json() writes it. Received: {str(json_string)[:80]!r}")
+    if (not isinstance(spec, dict) or spec.get("class_name") not in ("Sequential", "Functional")
+            or set(spec) != {"class_name", "config"}):
+        raise ValueError("model_from_json expects {\"class_name\": \"Sequential\" or \"Functional\", \"config\": "
+                         f"{{...}}}} as model.to_json() writes it. Received: {str(json_string)[:80]!r}")
     return model_from_config(spec["config"], "model_from_json")
 
 
@@ -58,7 +60,7 @@ def clone_model(model):
     """A new model with model's architecture and fresh weights, drawn as model's were (its seed, or fastnn's
     stream), uncompiled (keras.models.clone_model)."""
     if not isinstance(model, Sequential):
-        raise TypeError(f"clone_model expects a fastnn Sequential. Received: {type(model).__name__}")
+        raise TypeError(f"clone_model expects a fastnn model. Received: {type(model).__name__}")
     return model_from_config(model.get_config(), "clone_model")
 
 
@@ -106,6 +108,21 @@ def model_from_config(config, where="model_from_config", seed=None, build=True):
             raise ValueError(f"{where}: layers[{i}] ({entry['class_name']}): {exc}") from None
         layer.trainable = trainable
         built.append(layer)
+    inbound = spec.get("inbound")
+    if inbound is not None:
+        if (not isinstance(inbound, list) or len(inbound) != len(built)
+                or not all(isinstance(reads, list) and reads and all(
+                    isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= i for v in reads)
+                    for i, reads in enumerate(inbound))):
+            raise ValueError(f"{where}: 'inbound' expects, per layer, a list of the values it reads (0: the input, "
+                             f"i + 1: layer i's output, each before the layer). Received: {inbound!r}")
+        try:
+            first = layers.Input(tuple(shape), batch_size=spec.get("batch_size"), name=spec.get("input_name"))
+            return Functional.from_parts(first, built, inbound, name=spec.get("name"),
+                                         seed=spec.get("seed") if seed is None else seed, dtype=spec.get("dtype"),
+                                         build=build)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
     try:
         model = Sequential(name=spec.get("name"), seed=spec.get("seed") if seed is None else seed,
                            dtype=spec.get("dtype"))

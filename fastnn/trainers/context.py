@@ -34,12 +34,14 @@ class LayerContext:
 class Context:
     """All one call needs for a batch of n in one mode: a slot per node, the loss's, and the step's plan.
 
-    forward_plan: (layer.forward, slot, input value, output value) per node in order; backward_plan:
-    (layer.backward, slot, output value, input value, need_dx) in reverse. Bound once here, so the step
-    does no lookups.
+    forward_plan: (layer.forward, slot, input, output value) per node in order; backward_plan:
+    (layer.backward, slot, output value, input, need_dx, sum buffer) in reverse. For a layer of one input,
+    input is a value number and the sum buffer the buffer where the gradients of a value read several times
+    add up (else None); for a merge layer both are tuples, one per input. Bound once here, so the step does
+    no lookups.
     """
 
-    def __init__(self, graph, n, mode, head=None, states=None):
+    def __init__(self, graph, n, mode, head=None, states=None, input_shape=None, dtype=None):
         self.n, self.mode = n, mode
         training = mode == "train"
         logits = mode != "predict" and head is not None and head.fused
@@ -50,10 +52,19 @@ class Context:
         self.output = graph.output
         self.values = [None] * (len(graph.nodes) + 1)
         self.grads = [None] * (len(graph.nodes) + 1)
+        sums = {v: np.empty((n,) + graph.value_shape(v, input_shape), dtype) for v in graph.shared} \
+            if training else {}
+
+        def wire(inputs, merges):
+            if merges:
+                return inputs, tuple(sums.get(v) for v in inputs)
+            return inputs[0], sums.get(inputs[0])
+
         pairs = list(zip(graph.nodes, self.slots))
-        self.forward_plan = [(node.layer.forward, slot, node.inputs[0], i + 1)
+        self.forward_plan = [(node.layer.forward, slot, wire(node.inputs, node.merges)[0], i + 1)
                              for i, (node, slot) in enumerate(pairs)]
-        self.backward_plan = [(node.layer.backward, slot, i + 1, node.inputs[0], node.need_dx)
+        self.backward_plan = [(node.layer.backward, slot, i + 1, *wire(node.inputs, node.merges)[:1], node.need_dx,
+                               wire(node.inputs, node.merges)[1])
                               for i, (node, slot) in reversed(list(enumerate(pairs)))] if training else []
         self.generation = None
 

@@ -126,17 +126,39 @@ def forward(ctx, x, training):
     values = ctx.values
     values[0] = x
     for layer_forward, slot, i, o in ctx.forward_plan:
-        values[o] = layer_forward(slot, values[i], training)
+        values[o] = layer_forward(slot, values[i] if type(i) is int else [values[j] for j in i], training)
     return values[ctx.output]
 
 
 def backward(ctx, dout):
-    """Weight gradients into the model's flat gradient buffer; each layer's input gradient into ctx."""
+    """Weight gradients into the model's flat gradient buffer; each layer's input gradient into ctx. The
+    gradients of a value read by several nodes add up in its sum buffer."""
     grads = ctx.grads
+    grads[:] = [None] * len(grads)
     grads[ctx.output] = dout
-    for layer_backward, slot, o, i, need_dx in ctx.backward_plan:
+    for layer_backward, slot, o, i, need_dx, total in ctx.backward_plan:
         d = grads[o]
-        grads[i] = None if d is None else layer_backward(slot, d, need_dx)
+        if d is None:
+            continue
+        dx = layer_backward(slot, d, need_dx)
+        if type(i) is int:
+            _deliver(grads, i, dx, total)
+        else:
+            for v, part, into in zip(i, dx, total):
+                _deliver(grads, v, part, into)
+
+
+def _deliver(grads, v, dx, total):
+    """Hand a node's input gradient dx to value v: as it is, or added into v's sum buffer `total`."""
+    if dx is None:
+        return
+    if total is None:
+        grads[v] = dx
+    elif grads[v] is None:
+        np.copyto(total, dx)
+        grads[v] = total
+    else:
+        total += dx
 
 
 def train_step(ctx, head, optimizer, x, y, w=None):

@@ -52,7 +52,7 @@ class Trainer:
         self._pool.clear()
 
     def _make_context(self, mode, n):
-        return Context(self._graph, n, mode, self.head, self._states)
+        return Context(self._graph, n, mode, self.head, self._states, self.model.input_shape[1:], self.model.dtype)
 
     def _require_compiled(self, what):
         if self.model.loss is None:
@@ -68,7 +68,7 @@ class Trainer:
         model = self.model
         self._require_compiled("fit")
         batch_size = check_batch_size(batch_size)
-        val_batch = max(batch_size, 256) if validation_batch_size is None else check_batch_size(validation_batch_size)
+        val_batch = batch_size if validation_batch_size is None else check_batch_size(validation_batch_size)
         epochs = check_int("epochs", epochs, minimum=0)
         initial_epoch = check_int("initial_epoch", initial_epoch, minimum=0)
         validation_freq = check_int("validation_freq", validation_freq, minimum=1)

@@ -18,11 +18,18 @@ def test_a_chain_passes_gradients_only_below_the_first_layer_with_weights():
     assert chain.output == 4 and chain.output_layer is chain.nodes[-1].layer
 
 
-def test_a_node_reads_one_value_made_before_it():
+def test_a_node_reads_values_made_before_it():
     a, b = layers.Flatten(), layers.Flatten()
-    with pytest.raises(ValueError, match=r"node 0 .* expects one input among the values 0..0. Received: inputs=\(1,\)"):
+    with pytest.raises(ValueError, match=r"node 0 .* reads value 1; a node reads the model's input or the outputs "
+                                         r"of the nodes before it \(values 0..0\)"):
         Graph([Node(a, (1,)), Node(b, (0,))])
-    with pytest.raises(ValueError, match="Received: inputs=\\(0, 0\\)"):
-        Graph([Node(a, (0, 0))])
-    with pytest.raises(ValueError, match="value 0 is read by nodes 0 and 1"):
-        Graph([Node(a, (0,)), Node(b, (0,))])
+    with pytest.raises(ValueError, match=r"expects one input. Received: inputs=\(0, 0\)"):
+        Graph([Node(a, (0, 0))])      # only a merge layer takes several
+
+
+def test_a_value_read_twice_is_shared_and_a_merge_layer_gets_a_flag_per_input():
+    a, b = built(layers.Dense(2), 2), built(layers.Dense(2), 2)
+    add = layers.Add()
+    graph = Graph([Node(a, (0,)), Node(b, (1,)), Node(add, (1, 2))])
+    assert graph.shared == [1] and graph.output == 3
+    assert [node.need_dx for node in graph.nodes] == [False, True, (True, True)]

@@ -44,9 +44,10 @@ def test_fit_calls_every_train_and_test_hook_with_a_logs_dict():
     model = _model()
     model.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[every], validation_data=(x, y))
     names = [h for h, _, _ in every.calls]
-    # Keras's order: the batch hooks (through on_batch_begin/end), then validation's test hooks, then the epoch's end
+    # Keras's order: the batch hooks (through on_batch_begin/end), then validation's test hooks (in batches of
+    # batch_size, as Keras's validation_batch_size defaults to), then the epoch's end
     assert names == (["on_train_begin", "on_epoch_begin"] + ["on_batch_begin", "on_batch_end"] * 3
-                     + ["on_test_begin"] + ["on_test_batch_begin", "on_test_batch_end"] + ["on_test_end"]
+                     + ["on_test_begin"] + ["on_test_batch_begin", "on_test_batch_end"] * 3 + ["on_test_end"]
                      + ["on_epoch_end", "on_train_end"])
     assert all(isinstance(logs, dict) for _, _, logs in every.calls)
     assert every.model is model and every.params["steps"] == 3
@@ -465,7 +466,7 @@ def test_to_json_model_from_json_and_clone_model():
     with pytest.raises(ValueError, match="not valid JSON"):
         fastnn.models.model_from_json("{")
     with pytest.raises(ValueError, match="model_from_json expects"):
-        fastnn.models.model_from_json('{"class_name": "Functional", "config": {}}')
+        fastnn.models.model_from_json('{"class_name": "MyModel", "config": {}}')
 
 
 def test_clear_session_frees_scratch_and_models_keep_working():

@@ -1,0 +1,129 @@
+"""Functional models, as keras.Model(inputs, outputs): layers called on symbolic values make a graph, which
+runs in the same trainer, on the same kernels, as a Sequential model.
+
+    inputs = fastnn.layers.Input((784,))
+    h = fastnn.layers.Dense(128, activation="relu")(inputs)
+    skip = fastnn.layers.add([h, fastnn.layers.Dense(128, activation="relu")(h)])
+    model = fastnn.Model(inputs, fastnn.layers.Dense(10, activation="softmax")(skip))
+
+A model has one input and one output; a value may feed several layers (residual connections), and merge
+layers (Add, Concatenate...) read several values. Each layer is called once.
+"""
+from ..layers import InputLayer, KerasTensor
+from .graph import Graph, Node
+from .sequential import Sequential, _snake
+
+
+class Functional(Sequential):
+    """A model made of layers called on symbolic values (fastnn.Model(inputs, outputs) builds one).
+
+    Everything Sequential offers works the same (compile, fit, evaluate, predict, weights, summary with
+    "Connected to", save and load, to_json); layers lists the InputLayer first, as Keras's does, and the
+    others in an order where every layer comes after those it reads."""
+
+    def __init__(self, inputs, outputs, name=None, seed=None, dtype=None, build=True):
+        super().__init__(name=name or "functional", seed=seed, dtype=dtype)
+        if isinstance(inputs, InputLayer) and isinstance(outputs, tuple):   # from_parts: no tracing
+            layers, inbound = outputs
+        else:
+            source, output = _one("inputs", inputs), _one("outputs", outputs)
+            if not isinstance(source.layer, InputLayer):
+                raise TypeError(f"Model(inputs=...) expects fastnn.layers.Input(...). Received: {inputs!r}")
+            inputs = source.layer
+            layers, inbound = _trace(source, output)
+        self._input_layer = inputs
+        self._input_shape, self._batch_size = inputs.input_shape, inputs.batch_size
+        inputs.name = inputs.name or "input_layer"
+        for layer in layers:
+            layer.name = self._unique_name(layer.name or _snake(type(layer).__name__))
+            self._layers.append(layer)
+        self._inbound = [tuple(v) for v in inbound]
+        self.build() if build else self._declare()
+
+    @classmethod
+    def from_parts(cls, input_layer, layers, inbound, name=None, seed=None, dtype=None, build=True):
+        """A model of input_layer, layers in order and the values each reads (0: the input, i + 1: layer i's
+        output), as get_config() describes it; build=False declares the weights without allocating them."""
+        return cls(input_layer, (layers, inbound), name=name, seed=seed, dtype=dtype, build=build)
+
+    @property
+    def layers(self):
+        return [self._input_layer, *self._layers]
+
+    def add(self, layer, rebuild=True):
+        raise TypeError("a functional model's layers are fixed when it is made; add() is Sequential's")
+
+    def pop(self, rebuild=True):
+        raise TypeError("a functional model's layers are fixed when it is made; pop() is Sequential's")
+
+    def _input_of(self, i, shapes):
+        reads = [shapes[v] for v in self._inbound[i]]
+        return reads if self._layers[i].merges else reads[0]
+
+    def _make_graph(self):
+        return Graph(Node(layer, inbound) for layer, inbound in zip(self._layers, self._inbound))
+
+    def _summary_rows(self):
+        names = [self._input_layer.name] + [layer.name for layer in self._layers]
+        rows = [(f"{self._input_layer.name} (InputLayer)", str((None,) + self._input_shape), "0", "-")]
+        rows += [(f"{layer.name} ({type(layer).__name__})", str((None,) + layer.output_shape),
+                  f"{layer.count_params():,}", ", ".join(names[v] for v in inbound))
+                 for layer, inbound in zip(self._layers, self._inbound)]
+        return ("Layer (type)", "Output Shape", "Param #", "Connected to"), rows
+
+    def get_config(self):
+        """Sequential's config, plus the input layer's name and, per layer, the values it reads ("inbound")."""
+        return {**super().get_config(), "input_name": self._input_layer.name,
+                "inbound": [list(v) for v in self._inbound]}
+
+
+def Model(inputs=None, outputs=None, name=None, seed=None, dtype=None):
+    """keras.Model(inputs, outputs): a functional model from an Input and a layer output reached from it.
+
+    Subclassing keras.Model with call() is not supported: build the model from symbolic values instead."""
+    if inputs is None or outputs is None:
+        raise TypeError("Model(inputs=..., outputs=...) expects an Input and an output reached from it; "
+                        "subclassing with call() is not supported (use layers called on fastnn.layers.Input)")
+    return Functional(inputs, outputs, name=name, seed=seed, dtype=dtype)
+
+
+def _one(what, tensors):
+    """The single symbolic value of inputs= or outputs= (a value, or a list or dict of one)."""
+    if isinstance(tensors, dict):
+        tensors = list(tensors.values())
+    if isinstance(tensors, (list, tuple)):
+        if len(tensors) != 1:
+            raise NotImplementedError(f"Model({what}=...) with {len(tensors)} values: models of several inputs or "
+                                      "outputs are not supported yet")
+        tensors = tensors[0]
+    tensor = getattr(tensors, "symbolic", tensors)
+    if not isinstance(tensor, KerasTensor):
+        raise TypeError(f"Model({what}=...) expects symbolic values (fastnn.layers.Input(...) and layer outputs). "
+                        f"Received: {tensors!r}")
+    return tensor
+
+
+def _trace(source, output):
+    """(layers in an order where each comes after what it reads, the values each reads) of the graph from
+    source to output; ValueError when output does not depend on source alone."""
+    order, index = [], {id(source): 0}
+
+    def visit(tensor, path):
+        if id(tensor) in index:
+            return
+        if isinstance(tensor.layer, InputLayer):
+            raise ValueError(f"Model: the output depends on an Input other than Model(inputs=...): "
+                             f"{tensor.layer!r}; models of several inputs are not supported yet")
+        if id(tensor) in path:
+            raise ValueError("Model: the layer calls form a cycle")
+        for t in tensor.inputs:
+            visit(t, path | {id(tensor)})
+        order.append(tensor)
+        index[id(tensor)] = len(order)
+
+    visit(output, frozenset())
+    if not order:
+        raise ValueError("Model: outputs= is the input itself; add at least one layer")
+    return [t.layer for t in order], [[index[id(t)] for t in tensor.inputs] for tensor in order]
+
+

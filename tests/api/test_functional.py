@@ -1,0 +1,135 @@
+"""Functional models (fastnn.Model(inputs, outputs)): graphs with merge layers and values read twice train
+with exact gradients on every backend, match Sequential on chains, and save, load and print as Keras's."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import layers as L
+from fastnn import optimizers
+
+
+def _data(n=12, features=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, features)), rng.integers(0, 3, size=n)
+
+
+def _every_merge(seed=0, dtype="float64"):
+    """A graph with every merge layer, a value read by four layers, and a residual connection."""
+    inp = L.Input((4,))
+    a = L.Dense(6, activation="tanh")(inp)
+    b = L.Dense(6, activation="sigmoid")(a)
+    c = L.Dense(6)(a)
+    merged = L.concatenate([L.add([a, b]), L.multiply([b, c]), L.subtract([a, c]), L.average([a, b, c]),
+                            L.maximum([b, c])])
+    out = L.Dense(3, activation="softmax")(merged)
+    return fastnn.Model(inp, out, seed=seed, dtype=dtype)
+
+
+@pytest.fixture(params=fastnn.available_backends())
+def backend_name(request):
+    previous = fastnn.get_backend()
+    fastnn.set_backend(request.param)
+    yield request.param
+    fastnn.set_backend(previous)
+
+
+def test_gradients_through_merges_and_shared_values_are_exact(backend_name):
+    x, y = _data()
+    _gradient_check(_every_merge(), x, y)
+
+
+def test_a_chain_made_functionally_trains_as_the_same_sequential_model(backend_name):
+    x, y = _data(n=32, features=6)
+    inp = L.Input((6,))
+    out = L.Dense(3, activation="softmax")(L.Dropout(0.2, seed=3)(L.Dense(8, activation="relu")(inp)))
+    functional = fastnn.Model(inp, out, seed=0, dtype="float32")
+    sequential = fastnn.Sequential([L.Input((6,)), L.Dense(8, activation="relu"), L.Dropout(0.2, seed=3),
+                                    L.Dense(3, activation="softmax")], seed=0)
+    for model in (functional, sequential):
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert all(np.array_equal(a, b) for a, b in zip(functional.get_weights(), sequential.get_weights()))
+    h1 = functional.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    h2 = sequential.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    assert h1.history == h2.history
+    assert all(np.array_equal(a, b) for a, b in zip(functional.get_weights(), sequential.get_weights()))
+
+
+def test_summary_config_save_and_load(tmp_path):
+    x, y = _data()
+    model = _every_merge(dtype="float32")
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, verbose=0)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "Connected to" in lines[2] and any("add (Add)" in line and "dense, dense_1" in line for line in lines)
+    assert lines[4].startswith("| input_layer (InputLayer)")
+    assert [layer.name for layer in model.layers][:3] == ["input_layer", "dense", "dense_1"]
+    model.save(tmp_path / "graph.fastnn")
+    loaded = fastnn.load_model(tmp_path / "graph.fastnn")
+    assert isinstance(loaded, fastnn.models.Functional) and loaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    loaded.fit(x, y, epochs=1, verbose=0)    # with the optimizer state it was saved with
+    again = fastnn.models.model_from_json(model.to_json())
+    assert again.get_config() == model.get_config()
+    assert fastnn.models.clone_model(model).get_config() == model.get_config()
+
+
+def _gradient_check(model, x, y, entries=3, seed=1):
+    """Each weight's gradient from one SGD step at rate 1 against central differences of the loss."""
+    model.compile(optimizers.SGD(1.0), "sparse_categorical_crossentropy")
+    before = model.get_weights()
+    model.train_on_batch(x, y)
+    analytic = [b - a for b, a in zip(before, model.get_weights())]
+    rng = np.random.default_rng(seed)
+    for k, w in enumerate(before):
+        for index in [tuple(rng.integers(0, s) for s in w.shape) for _ in range(entries)]:
+            losses = []
+            for step in (1e-6, -1e-6):
+                moved = [v.copy() for v in before]
+                moved[k][index] += step
+                model.set_weights(moved)
+                losses.append(model.test_on_batch(x, y))
+            numeric = (losses[0] - losses[1]) / 2e-6
+            assert analytic[k][index] == pytest.approx(numeric, rel=1e-5, abs=1e-8), (k, index)
+    model.set_weights(before)
+
+
+def test_a_residual_block_of_convolutions_has_exact_gradients(backend_name):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((6, 8, 8, 2)), rng.integers(0, 3, 6)
+    inp = L.Input((8, 8, 2))
+    h = L.Conv2D(4, 3, padding="same", activation="tanh")(inp)
+    r = L.Conv2D(4, 3, padding="same")(L.Conv2D(4, 3, padding="same", activation="relu")(h))
+    h = L.Activation("tanh")(L.add([h, r]))
+    out = L.Dense(3, activation="softmax")(L.Flatten()(L.MaxPooling2D(2)(h)))
+    _gradient_check(fastnn.Model(inp, out, seed=0, dtype="float64"), x, y)
+
+
+def test_what_functional_models_refuse():
+    inp = L.Input((4,))
+    dense = L.Dense(3)
+    h = dense(inp)
+    with pytest.raises(NotImplementedError, match="shared layer"):
+        dense(h)
+    with pytest.raises(TypeError, match=r"call model.predict\(x\)"):
+        L.Dense(2)(np.zeros((1, 4)))
+    with pytest.raises(ValueError, match="Add expects inputs of one shape"):
+        L.add([inp, h])
+    with pytest.raises(ValueError, match="Dense expects one input, not a list"):
+        L.Dense(2)([inp, h])
+    with pytest.raises(NotImplementedError, match="several inputs or outputs"):
+        fastnn.Model([inp, L.Input((2,))], h)
+    with pytest.raises(ValueError, match="depends on an Input other than"):
+        fastnn.Model(L.Input((4,)), h)
+    with pytest.raises(TypeError, match="subclassing"):
+        fastnn.Model()
+    model = fastnn.Model(inp, h)
+    with pytest.raises(TypeError, match="add\\(\\) is Sequential's"):
+        model.add(L.Dense(2))
+
+
+def test_a_hostile_graph_config_is_refused():
+    config = _every_merge().get_config()
+    for inbound in ([[1]] + config["inbound"][1:], "x", [[0]] * len(config["inbound"]), [[0, 0]] + config["inbound"][1:]):
+        with pytest.raises(ValueError):
+            fastnn.models.model_from_config({**config, "inbound": inbound})
