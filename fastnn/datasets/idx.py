@@ -135,7 +135,10 @@ def _read_idx_stream(f, path, size, gzipped, expected_magic):
         found = f"a gzip file of {size} bytes holds at most ~{room}" if gzipped else f"{room} found"
         raise CorruptFileError(f"read_idx: {path} is truncated or corrupt: its {what}; {found}")
 
-    out = np.empty(dims, dtype=dtype)
+    try:   # an empty array whose other dimensions NumPy cannot index, such as (0, 2**32 - 1, 2**32 - 1)
+        out = np.empty(dims, dtype=dtype)
+    except ValueError as exc:
+        raise CorruptFileError(f"read_idx: {path} is corrupt: its {what}, in a shape NumPy refuses ({exc})") from None
     got = _read_fully(f, out)
     if got < expected:
         raise CorruptFileError(f"read_idx: {path} is truncated: its {what}; received only {got}")

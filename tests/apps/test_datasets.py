@@ -141,6 +141,8 @@ GOOD = bytes.fromhex("00000803" "00000002" "00000002" "00000002") + bytes(range(
     (bytes.fromhex("00000803" "00010000" "00010000" "00000100") + bytes(8), ["truncated or corrupt"]),
     # more dimensions than NumPy's arrays may have (1 each: a single value)
     (bytes.fromhex("00000828") + bytes.fromhex("00000001") * 40 + bytes(1), ["40 dimensions", "at most 32"]),
+    # no data at all (a dimension of 0), in a shape too large for NumPy to index
+    (bytes.fromhex("00000803" "00000000" "ffffffff" "ffffffff"), ["announces 0 data bytes", "NumPy refuses"]),
 ])
 def test_read_idx_rejects_bad_files(tmp_path, gz, data, fragments):
     path = corrupt(tmp_path / "bad", data, gz)
