@@ -112,3 +112,29 @@ def pair(name, value, owner):
         raise ValueError(f"{owner}({name}=...) expects a positive int or a tuple of 2 positive ints. "
                          f"Received: {name}={value!r}")
     return int(value[0]), int(value[1])
+
+
+class PyDataset:
+    """keras.utils.PyDataset: subclass it with __len__ (batches per epoch) and __getitem__(index) -> a
+    batch; on_epoch_begin() and on_epoch_end() are called around each epoch. workers, use_multiprocessing
+    and max_queue_size are accepted for Keras's signature; fastnn reads the batches in the calling thread
+    (its kernels already use every core)."""
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        self.workers, self.use_multiprocessing, self.max_queue_size = workers, use_multiprocessing, max_queue_size
+
+    def __len__(self):
+        raise NotImplementedError("a PyDataset subclass defines __len__: its number of batches")
+
+    def __getitem__(self, index):
+        raise NotImplementedError("a PyDataset subclass defines __getitem__(index): its batch number index")
+
+    def on_epoch_begin(self):
+        pass
+
+    def on_epoch_end(self):
+        pass
+
+    @property
+    def num_batches(self):
+        return len(self)

@@ -13,6 +13,7 @@ LAYER_CLASSES = {cls.__name__: cls for cls in (
     InputLayer, Dense, Activation, Conv2D, MaxPooling2D, Flatten, Dropout, BatchNormalization,
     Add, Subtract, Multiply, Average, Maximum, Concatenate)}
 
-__all__ = ["Layer", "Weight", "KerasTensor", "Input", "InputLayer", "Add", "Subtract", "Multiply", "Average",
-           "Maximum", "Concatenate", "add", "subtract", "multiply", "average", "maximum", "concatenate", "Dense", "Activation", "Flatten", "Conv2D", "MaxPooling2D",
-           "BatchNormalization", "Dropout", "ACTIVATIONS", "LAYER_CLASSES", "conv_output_size"]
+__all__ = ["Layer", "Weight", "KerasTensor", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Conv2D",
+           "MaxPooling2D", "BatchNormalization", "Dropout", "Add", "Subtract", "Multiply", "Average", "Maximum",
+           "Concatenate", "add", "subtract", "multiply", "average", "maximum", "concatenate", "ACTIVATIONS",
+           "LAYER_CLASSES", "conv_output_size"]

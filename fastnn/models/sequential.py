@@ -281,7 +281,8 @@ class Sequential:
     # -- training and inference: the trainer's -----------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
-            initial_epoch=0, validation_batch_size=None, validation_freq=1):
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            validation_freq=1):
         """Train as keras.Model.fit and return a History. Ctrl-C stops after the current batch and keeps the
         weights; a NaN/inf loss stops training with a warning (as TerminateOnNaN) without applying that step.
 
@@ -292,7 +293,8 @@ class Sequential:
         return self._trainer.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                                  validation_split=validation_split, validation_data=validation_data,
                                  shuffle=shuffle, class_weight=class_weight, sample_weight=sample_weight,
-                                 initial_epoch=initial_epoch, validation_batch_size=validation_batch_size,
+                                 initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                                 validation_steps=validation_steps, validation_batch_size=validation_batch_size,
                                  validation_freq=validation_freq)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
@@ -300,24 +302,24 @@ class Sequential:
         return self._trainer.train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight,
                                             return_dict=return_dict)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, callbacks=None,
-                 return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
         """Loss (and accuracy) on x, y in inference mode: a scalar, [loss, accuracy] (as metrics_names), or a
         dict. verbose: 1 a progress bar, 2 one line at the end, 0 nothing ("auto": 1 on a terminal, else 2).
         callbacks get the test hooks; sample_weight weighs each sample's loss (Keras's sum(w loss) / N)."""
         return self._trainer.evaluate(x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
-                                      callbacks=callbacks, return_dict=return_dict)
+                                      steps=steps, callbacks=callbacks, return_dict=return_dict)
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         return self._trainer.test_on_batch(x, y, sample_weight=sample_weight, return_dict=return_dict)
 
-    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
         """Model outputs for x (probabilities when the last activation is softmax/sigmoid), in inference mode.
         Safe from any number of threads at once, also while the model trains in another one.
         verbose: 1 a progress bar, 2 one line at the end, 0 nothing ("auto": 1 on a terminal, else 2); 0 by
         default (Keras's "auto" would print a bar for every call of a serving loop). callbacks get the
         predict hooks, on_predict_batch_end with {"outputs": the batch's outputs}."""
-        return self._trainer.predict(x, batch_size=batch_size, verbose=verbose, callbacks=callbacks)
+        return self._trainer.predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=len(np.asarray(x)))
@@ -409,6 +411,17 @@ class Sequential:
         """Set the weights from a file written by save_weights or save; its weights must fit this model."""
         self._require_built("load_weights")
         saving_lib.load_weights(self, filepath)
+
+    def export(self, filepath, format="onnx", verbose=None, **kwargs):
+        """The model for inference, as keras.Model.export: format="onnx" only (fastnn.export says how each
+        layer maps; it needs the onnx package). Keras's other formats (TF SavedModel, OpenVINO) raise."""
+        if format != "onnx":
+            raise ValueError(f"export(format=...): fastnn exports format='onnx' only. Received: format={format!r}")
+        if kwargs:
+            raise TypeError(f"export(...) takes no other arguments for ONNX. Received: {sorted(kwargs)}")
+        from ..export import export_onnx
+
+        export_onnx(self, filepath, verbose=bool(verbose))
 
     def to_json(self, **kwargs):
         """The architecture as a JSON string (keras.Model.to_json); fastnn.models.model_from_json reads it.

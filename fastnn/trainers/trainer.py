@@ -26,6 +26,7 @@ from .context import Context, ContextPool
 from .data import (check_batch_size, check_validation_data, check_x, check_y, class_of, sample_weights,
                    stratified_split)
 from .guard import WeightsGuard
+from .adapters import StreamBatches, is_stream
 from .epoch_iterator import EpochIterator, batch_bounds, num_batches
 from .interrupt import Interrupt
 from .progress import Progress, check_verbose
@@ -64,7 +65,8 @@ class Trainer:
     # -- training -----------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
-            initial_epoch=0, validation_batch_size=None, validation_freq=1):
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            validation_freq=1):
         model = self.model
         self._require_compiled("fit")
         batch_size = check_batch_size(batch_size)
@@ -77,7 +79,15 @@ class Trainer:
             raise TypeError(f"`shuffle` expects a bool. Received: shuffle={shuffle!r}")
         validation_split = check_float("validation_split", validation_split, low=0.0, high=1.0, high_open=True)
         callbacks = check_callbacks(callbacks, "fit")
+        steps_per_epoch, validation_steps = _steps("steps_per_epoch", steps_per_epoch), _steps("validation_steps",
+                                                                                                validation_steps)
         with self._exclusive("fit"):
+            if is_stream(x):
+                self._stream_ready(y, "fit", sample_weight=sample_weight, validation_split=validation_split)
+                batches = StreamBatches(model, x, steps_per_epoch, "fit", class_weight=class_weight)
+                val = self._validation_batches(validation_data, validation_steps, val_batch)
+                model._ensure_resolved()
+                return self._fit(batches, val, epochs, initial_epoch, verbose, callbacks, validation_freq)
             x = check_x(model, x)
             y = check_y(model, y, len(x))
             # as Keras: sample weights go with their samples into a validation split; class weights only train
@@ -93,12 +103,33 @@ class Trainer:
                 x, y, sw = x[train_idx], y[train_idx], None if sw is None else sw[train_idx]
             else:
                 val = None
+            if val is not None and not callable(val):
+                val = _array_batches(*val, val_batch)
             w = sample_weights(model, y, len(x), sw, class_weight)
             model._ensure_resolved()
             return self._fit(EpochIterator(x, y, batch_size, shuffle, model._rng, w), val, epochs, initial_epoch,
-                             verbose, callbacks, val_batch, validation_freq)
+                             verbose, callbacks, validation_freq)
 
-    def _fit(self, batches, val, epochs, initial_epoch, verbose, callbacks, val_batch, validation_freq):
+    def _stream_ready(self, y, what, sample_weight=None, validation_split=0.0):
+        """Refuse what a stream of batches cannot take, as Keras does; the model must know its input shape."""
+        for name, value, ok in (("y", y, y is None), ("sample_weight", sample_weight, sample_weight is None),
+                                ("validation_split", validation_split, not validation_split)):
+            if not ok:
+                raise ValueError(f"{what}(x=...) is a generator, PyDataset or DataLoader, whose batches carry the "
+                                 f"targets and weights: {name}= is not accepted. Received: {name}={value!r}")
+        if not self.model.built:
+            raise ValueError(f"{what}(x=a generator, PyDataset or DataLoader) needs a model that knows its input "
+                             "shape: start it with fastnn.layers.Input(shape=...)")
+
+    def _validation_batches(self, validation_data, steps, batch_size):
+        """What validates each epoch: a callable giving an iterable of (step, x, y, weights)."""
+        if validation_data is None:
+            return None
+        if is_stream(validation_data):
+            return StreamBatches(self.model, validation_data, steps, "validation").epoch
+        return _array_batches(*check_validation_data(self.model, validation_data), batch_size)
+
+    def _fit(self, batches, val, epochs, initial_epoch, verbose, callbacks, validation_freq):
         model = self.model
         history = History()
         progress = Progress(verbose)
@@ -114,7 +145,7 @@ class Trainer:
         with interrupted, backend.blas_held(), self._pool.lease("train") as contexts:
             for epoch in range(initial_epoch, epochs):
                 cbs.on_epoch_begin(epoch)
-                means, t0 = _Means(self.head.accuracy), time.perf_counter()
+                means, t0 = _Means(self), time.perf_counter()
                 bar = progress.bar(steps, f"Epoch {epoch + 1}/{epochs}")
                 for step, xb, yb, wb in batches.epoch():
                     cbs.on_train_batch_begin(step)
@@ -131,12 +162,18 @@ class Trainer:
                         model.stop_training = True
                     if model.stop_training or interrupted.requested:
                         break
+                if getattr(batches, "exhausted", False):   # the stream ran out: no epoch after this one
+                    model.stop_training = True
+                    if means.seen == 0:
+                        if bar is not None:
+                            bar.close()
+                        break
                 elapsed = time.perf_counter() - t0
                 if bar is not None:
                     bar.close()
                 logs = dict(logs)
                 if val is not None and not interrupted.requested and (epoch + 1) % validation_freq == 0:
-                    vals = self._evaluate(*val, batch_size=val_batch, cbs=cbs)
+                    vals = self._evaluate(val(), cbs=cbs)
                     logs.update({"val_" + k: v for k, v in vals.items()})
                 speed = means.seen / elapsed if elapsed > 0 else float("inf")
                 history.timing["seconds"].append(elapsed)
@@ -161,7 +198,7 @@ class Trainer:
             model._ensure_resolved()
             with self._pool.lease("train") as contexts:
                 loss, correct = self._step(contexts.get(len(x)), x, y, w)
-        return self._result(_Means(self.head.accuracy).add(loss, correct, len(x)), return_dict)
+        return self._result(_Means(self).add(loss, correct, len(x)), return_dict)
 
     def _result(self, logs, return_dict):
         """What evaluate and the *_on_batch methods return: the logs, or their values in metrics_names order."""
@@ -174,21 +211,20 @@ class Trainer:
             return train_step(context, self.head, self.model.optimizer, x, y, w)
 
     # -- inference ----------------------------------------------------------------------------
-    def _evaluate(self, x, y, w, batch_size, tracker=None, cbs=None):
-        """{"loss": mean loss, "accuracy": ...} of x, y (per-sample loss weights w, or None); the test hooks of
-        cbs (a CallbackList) when given."""
-        means, logs = _Means(self.head.accuracy), {}
+    def _evaluate(self, batches, tracker=None, cbs=None):
+        """{"loss": mean loss, "accuracy": ...} over batches, (step, x, y, per-sample loss weights or None);
+        the test hooks of cbs (a CallbackList) when given."""
+        means, logs = _Means(self), {}
         reading = self._guard.reading
         if cbs is not None:
             cbs.on_test_begin()
         with self._pool.lease("test") as contexts:
-            for step, (lo, hi) in enumerate(batch_bounds(len(x), batch_size)):
+            for step, xb, yb, wb in batches:
                 if cbs is not None:
                     cbs.on_test_batch_begin(step)
                 with reading:
-                    loss, right = test_step(contexts.get(hi - lo), self.head, x[lo:hi], y[lo:hi],
-                                            None if w is None else w[lo:hi])
-                logs = means.add(loss, right, hi - lo)
+                    loss, right = test_step(contexts.get(len(xb)), self.head, xb, yb, wb)
+                logs = means.add(loss, right, len(xb))
                 if cbs is not None:
                     cbs.on_test_batch_end(step, logs=logs)
                 if tracker is not None:
@@ -197,26 +233,58 @@ class Trainer:
             cbs.on_test_end(logs=logs)
         return dict(logs)
 
+    def _predict_stream(self, source, steps, verbose, callbacks):
+        """predict over a stream of batches (x, or tuples whose first item is x): the outputs joined."""
+        model = self.model
+        self._stream_ready(None, "predict")
+        stream = StreamBatches(model, source, steps, "predict", targets=False)
+        cbs = self._callbacks(callbacks, "predict", stream.steps, verbose)
+        model._ensure_resolved()
+        tracker = Progress(verbose).track(stream.steps)
+        outputs = []
+        if cbs is not None:
+            cbs.on_predict_begin()
+        with self._pool.lease("predict") as contexts:
+            for step, xb, _, _ in stream.epoch():
+                if cbs is not None:
+                    cbs.on_predict_batch_begin(step)
+                with self._guard.reading:
+                    outputs.append(np.array(forward(contexts.get(len(xb)), xb, False)))
+                if cbs is not None:
+                    cbs.on_predict_batch_end(step, logs={"outputs": outputs[-1]})
+                tracker.advance()
+        if cbs is not None:
+            cbs.on_predict_end()
+        tracker.close()
+        return np.concatenate(outputs) if outputs else np.empty((0,) + model.output_shape[1:], model.dtype)
+
     def _callbacks(self, callbacks, where, steps, verbose):
         """The CallbackList of an evaluate or predict call (None without callbacks)."""
         callbacks = check_callbacks(callbacks, where)
         return CallbackList(callbacks, self.model, {"verbose": verbose, "epochs": 1, "steps": steps}) \
             if callbacks else None
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, callbacks=None,
-                 return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
         model = self.model
         self._require_compiled("evaluate")
         batch_size = check_batch_size(batch_size)
         verbose = check_verbose(verbose)
-        x = check_x(model, x)
-        y = check_y(model, y, len(x))
-        w = sample_weights(model, y, len(x), sample_weight)
-        steps = num_batches(len(x), batch_size)
+        steps = _steps("steps", steps)
+        if is_stream(x):
+            self._stream_ready(y, "evaluate", sample_weight=sample_weight)
+            source = StreamBatches(model, x, steps, "evaluate")
+            batches, steps = source.epoch(), source.steps
+        else:
+            x = check_x(model, x)
+            y = check_y(model, y, len(x))
+            w = sample_weights(model, y, len(x), sample_weight)
+            batches = _array_batches(x, y, w, batch_size, steps)()
+            steps = min(num_batches(len(x), batch_size), steps or len(x))
         cbs = self._callbacks(callbacks, "evaluate", steps, verbose)
         model._ensure_resolved()
         tracker = Progress(verbose).track(steps)
-        result = self._evaluate(x, y, w, batch_size, tracker, cbs)
+        result = self._evaluate(batches, tracker, cbs)
         tracker.close(result)
         return self._result(result, return_dict)
 
@@ -224,11 +292,16 @@ class Trainer:
         return self.evaluate(x, y, batch_size=len(x), verbose=0, sample_weight=sample_weight,
                              return_dict=return_dict)
 
-    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
         model = self.model
         batch_size = check_batch_size(batch_size)
         verbose = check_verbose(verbose)
+        steps = _steps("steps", steps)
+        if is_stream(x):
+            return self._predict_stream(x, steps, verbose, callbacks)
         x = check_x(model, x)
+        if steps is not None:
+            x = x[:steps * batch_size]
         steps = num_batches(len(x), batch_size)
         cbs = self._callbacks(callbacks, "predict", steps, verbose)
         model._ensure_resolved()
@@ -255,8 +328,8 @@ class Trainer:
 class _Means:
     """Running means of the loss (and accuracy) over the samples seen, as Keras's per-batch logs report them."""
 
-    def __init__(self, accuracy):
-        self.accuracy, self.loss, self.correct, self.seen = accuracy, 0.0, 0, 0
+    def __init__(self, trainer):
+        self.trainer, self.loss, self.correct, self.seen = trainer, 0.0, 0, 0
 
     def add(self, loss, correct, n):
         """Count a batch of n samples (its mean loss, its correct predictions); a new logs dict."""
@@ -264,9 +337,23 @@ class _Means:
         self.correct += correct
         self.seen += n
         logs = {"loss": self.loss / self.seen}
-        if self.accuracy:
+        if self.trainer.head.accuracy:
             logs["accuracy"] = self.correct / self.seen
         return logs
+
+
+def _steps(name, steps):
+    return None if steps is None else check_int(name, steps, minimum=1)
+
+
+def _array_batches(x, y, w, batch_size, steps=None):
+    """A callable giving the batches of arrays in order, (step, x, y, weights or None), at most `steps`."""
+    def batches():
+        for step, (lo, hi) in enumerate(batch_bounds(len(x), batch_size)):
+            if steps is not None and step >= steps:
+                return
+            yield step, x[lo:hi], y[lo:hi], None if w is None else w[lo:hi]
+    return batches
 
 
 class _Exclusive:

@@ -1,0 +1,97 @@
+"""Batches from what Keras's fit, evaluate and predict take besides arrays: a Python generator (any
+iterator) of batches, a keras.utils.PyDataset (fastnn.utils.PyDataset), or an iterable of batches such as
+torch's DataLoader. Each batch is (x, y), (x, y, sample_weight), or x alone for predict.
+
+As Keras: a generator goes on from where the last epoch stopped, so an endless one needs steps_per_epoch
+(and validation_steps); a PyDataset is read by index, its on_epoch_end() called after each epoch; an
+iterable (a DataLoader) is iterated afresh every epoch. A source that runs out before steps_per_epoch
+batches ends training with a warning. Each batch is checked as arrays are (shapes, labels, NaN/inf); a
+batch of another dtype or layout is converted into a buffer kept between batches, so fastnn allocates
+nothing per batch once the largest batch has been seen.
+"""
+import warnings
+
+import numpy as np
+
+from ..utils import PyDataset
+from .data import check_x, check_y, sample_weights
+
+
+def is_stream(x):
+    """Whether x is a source of batches rather than an array (or something np.asarray reads as one)."""
+    if x is None or isinstance(x, (np.ndarray, list, tuple)) or hasattr(x, "__array__"):
+        return False
+    return isinstance(x, PyDataset) or hasattr(x, "__next__") or hasattr(x, "__iter__")
+
+
+class StreamBatches:
+    """The batches of a stream for fit (y and weights required), evaluate, or predict (x only).
+
+    epoch() yields (step, x, y, weights or None); `steps` is the number of batches per epoch when known."""
+
+    def __init__(self, model, source, steps, what, targets=True, class_weight=None):
+        self.model, self.source, self.what, self.targets = model, source, what, targets
+        self.class_weight = class_weight
+        length = len(source) if hasattr(source, "__len__") else None
+        self.steps = steps if steps is not None else length
+        self.exhausted = False
+        self._iterator = source if hasattr(source, "__next__") else None
+        self._buffers = {}
+        self.batch_size, self.n = None, None
+
+    def epoch(self):
+        source = self.source
+        if isinstance(source, PyDataset):
+            source.on_epoch_begin()
+            batches = (source[i] for i in range(len(source)))
+        elif self._iterator is not None:
+            batches = self._iterator
+        else:
+            batches = iter(source)
+        step = 0
+        while self.steps is None or step < self.steps:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                if self.steps is not None and not isinstance(source, PyDataset) and self._iterator is not None:
+                    self.exhausted = True
+                    warnings.warn(f"{self.what}: the input ran out of data after {step} of {self.steps} batches; "
+                                  "give it at least steps_per_epoch * epochs batches (a generator is not "
+                                  "restarted between epochs)", RuntimeWarning, stacklevel=3)
+                break
+            yield (step, *self._unpack(batch, step))
+            step += 1
+        if isinstance(source, PyDataset):
+            source.on_epoch_end()
+
+    def _unpack(self, batch, step):
+        where = f"{self.what} batch {step}"
+        if not self.targets:
+            x = batch[0] if isinstance(batch, tuple) else batch
+            return self._array(x, "x", where), None, None
+        if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+            raise ValueError(f"{where} expects a tuple (x, y) or (x, y, sample_weight). "
+                             f"Received: {type(batch).__name__}")
+        x = self._array(batch[0], "x", where)
+        y = check_y(self.model, _numpy(batch[1]), len(x), name=f"{where}: y")
+        w = sample_weights(self.model, y, len(x), _numpy(batch[2]) if len(batch) == 3 else None, self.class_weight,
+                           name=f"{where}: sample_weight")
+        return x, y, w
+
+    def _array(self, x, key, where):
+        """x checked, in the model's dtype and C order: as it is when it already is, else copied into a
+        buffer kept for the next batches."""
+        x = _numpy(x)
+        if (x.ndim and x.dtype.kind in "biuf" and self.model.built
+                and (x.dtype != self.model.dtype or not x.flags.c_contiguous)):
+            buf = self._buffers.get(key)
+            if buf is None or len(buf) < len(x) or buf.shape[1:] != x.shape[1:]:
+                buf = self._buffers[key] = np.empty(x.shape, self.model.dtype)
+            np.copyto(buf[:len(x)], x, casting="unsafe")
+            x = buf[:len(x)]
+        return check_x(self.model, x, name=f"{where}: x")
+
+
+def _numpy(value):
+    """A batch part as NumPy sees it (torch tensors and other array-likes through np.asarray)."""
+    return value if value is None or isinstance(value, np.ndarray) else np.asarray(value)
