@@ -71,7 +71,7 @@ class Layer:
     # -- construction -------------------------------------------------------------------------
     def __call__(self, inputs):
         """Called on symbolic values (an Input, or another layer's output; a list for a merge layer): the
-        symbolic output, for fastnn.Model(inputs, outputs). Each layer is called once (no shared layers)."""
+        symbolic output, for fastnn.Model(inputs, outputs). A layer called again shares its weights."""
         many = isinstance(inputs, (list, tuple))
         tensors = [getattr(t, "symbolic", t) for t in (inputs if many else [inputs])]
         if not tensors or not all(isinstance(t, KerasTensor) for t in tensors):
@@ -81,17 +81,19 @@ class Layer:
         if self.merges != many or (not self.merges and len(tensors) != 1):
             raise ValueError(f"{type(self).__name__} expects "
                              f"{'a list of inputs' if self.merges else 'one input, not a list'}. Received: {inputs!r}")
-        if getattr(self, "_called", False):
-            raise NotImplementedError(f"layer {self.name or type(self).__name__!r} is already called once: a layer "
-                                      "called on two inputs (a shared layer) is not supported yet")
         shapes = [t.per_sample for t in tensors]
-        self.weights_spec = []
-        try:
-            shape = self.build(shapes if self.merges else shapes[0])
-        finally:
+        called = getattr(self, "_symbolic_call", None)   # (input shapes, output shape) of its first call
+        if called is None:
             self.weights_spec = []
-        self._called = True
-        return KerasTensor(shape, self, tensors)
+            try:
+                shape = self.build(shapes if self.merges else shapes[0])
+            finally:
+                self.weights_spec = []
+            called = self._symbolic_call = (shapes, tuple(shape))
+        elif called[0] != shapes:
+            raise ValueError(f"layer {self.name or type(self).__name__!r} was called on inputs of shape "
+                             f"{called[0]}; a shared layer's calls read one shape. Received: {shapes}")
+        return KerasTensor(called[1], self, tensors)
 
     def add_weight(self, name, shape, initializer, trainable=True):
         weight = Weight(name, shape, initializer, trainable, self)

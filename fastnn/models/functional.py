@@ -6,8 +6,9 @@ runs in the same trainer, on the same kernels, as a Sequential model.
     skip = fastnn.layers.add([h, fastnn.layers.Dense(128, activation="relu")(h)])
     model = fastnn.Model(inputs, fastnn.layers.Dense(10, activation="softmax")(skip))
 
-A model has one input and one output; a value may feed several layers (residual connections), and merge
-layers (Add, Concatenate...) read several values. Each layer is called once.
+A model has one input and one output; a value may feed several layers (residual connections), merge
+layers (Add, Concatenate...) read several values, and a layer may be called more than once (a shared
+layer: one set of weights, whose gradients from every call are added).
 """
 from ..layers import InputLayer, KerasTensor
 from .graph import Graph, Node
@@ -24,27 +25,33 @@ class Functional(Sequential):
     def __init__(self, inputs, outputs, name=None, seed=None, dtype=None, build=True):
         super().__init__(name=name or "functional", seed=seed, dtype=dtype)
         if isinstance(inputs, InputLayer) and isinstance(outputs, tuple):   # from_parts: no tracing
-            layers, inbound = outputs
+            layers, node_layers, inbound = outputs
         else:
             source, output = _one("inputs", inputs), _one("outputs", outputs)
             if not isinstance(source.layer, InputLayer):
                 raise TypeError(f"Model(inputs=...) expects fastnn.layers.Input(...). Received: {inputs!r}")
             inputs = source.layer
-            layers, inbound = _trace(source, output)
+            layers, node_layers, inbound = _trace(source, output)
         self._input_layer = inputs
         self._input_shape, self._batch_size = inputs.input_shape, inputs.batch_size
         inputs.name = inputs.name or "input_layer"
         for layer in layers:
             layer.name = self._unique_name(layer.name or _snake(type(layer).__name__))
             self._layers.append(layer)
-        self._inbound = [tuple(v) for v in inbound]
+        # the calls in order: (the layer's index in _layers, the values the call reads)
+        self._nodes = [(int(k), tuple(v)) for k, v in zip(node_layers, inbound)]
         self.build() if build else self._declare()
 
     @classmethod
-    def from_parts(cls, input_layer, layers, inbound, name=None, seed=None, dtype=None, build=True):
-        """A model of input_layer, layers in order and the values each reads (0: the input, i + 1: layer i's
-        output), as get_config() describes it; build=False declares the weights without allocating them."""
-        return cls(input_layer, (layers, inbound), name=name, seed=seed, dtype=dtype, build=build)
+    def from_parts(cls, input_layer, layers, node_layers, inbound, name=None, seed=None, dtype=None, build=True):
+        """A model of input_layer and layers, called in order: call i is layer node_layers[i] on the values
+        inbound[i] (0: the input, j + 1: call j's output), as get_config() describes it; build=False declares
+        the weights without allocating them."""
+        return cls(input_layer, (layers, node_layers, inbound), name=name, seed=seed, dtype=dtype, build=build)
+
+    @property
+    def output_shape(self):
+        return (self._batch_size,) + self._layers[self._nodes[-1][0]].output_shape if self.built else None
 
     @property
     def layers(self):
@@ -56,25 +63,48 @@ class Functional(Sequential):
     def pop(self, rebuild=True):
         raise TypeError("a functional model's layers are fixed when it is made; pop() is Sequential's")
 
-    def _input_of(self, i, shapes):
-        reads = [shapes[v] for v in self._inbound[i]]
-        return reads if self._layers[i].merges else reads[0]
+    def _declare_layers(self):
+        """Build each layer at its first call; a later call must read what the first one read."""
+        shapes, first = [self._input_shape], {}
+        for k, inbound in self._nodes:
+            layer = self._layers[k]
+            reads = [shapes[v] for v in inbound]
+            shape = reads if layer.merges else reads[0]
+            if k not in first:
+                first[k] = shape
+                self._build_layer(layer, shape)
+            elif first[k] != shape:
+                raise ValueError(f"layer {layer.name!r} is called on inputs of shape {first[k]} and then {shape}; "
+                                 "a shared layer's calls read one shape")
+            shapes.append(layer.output_shape)
 
     def _make_graph(self):
-        return Graph(Node(layer, inbound) for layer, inbound in zip(self._layers, self._inbound))
+        return Graph(Node(self._layers[k], inbound) for k, inbound in self._nodes)
+
+    def _value_names(self):
+        """How summary() names each value: the input's name, then each call's layer (name[i] for its call i)."""
+        calls, names = {}, [self._input_layer.name]
+        counts = {k: sum(1 for j, _ in self._nodes if j == k) for k, _ in self._nodes}
+        for k, _ in self._nodes:
+            calls[k] = calls.get(k, -1) + 1
+            name = self._layers[k].name
+            names.append(f"{name}[{calls[k]}]" if counts[k] > 1 else name)
+        return names
 
     def _summary_rows(self):
-        names = [self._input_layer.name] + [layer.name for layer in self._layers]
+        names = self._value_names()
         rows = [(f"{self._input_layer.name} (InputLayer)", str((None,) + self._input_shape), "0", "-")]
-        rows += [(f"{layer.name} ({type(layer).__name__})", str((None,) + layer.output_shape),
-                  f"{layer.count_params():,}", ", ".join(names[v] for v in inbound))
-                 for layer, inbound in zip(self._layers, self._inbound)]
+        for k, layer in enumerate(self._layers):
+            reads = "; ".join(", ".join(names[v] for v in inbound) for j, inbound in self._nodes if j == k)
+            rows.append((f"{layer.name} ({type(layer).__name__})", str((None,) + layer.output_shape),
+                         f"{layer.count_params():,}", reads))
         return ("Layer (type)", "Output Shape", "Param #", "Connected to"), rows
 
     def get_config(self):
-        """Sequential's config, plus the input layer's name and, per layer, the values it reads ("inbound")."""
+        """Sequential's config, plus the input layer's name and, per call in order, the layer it calls
+        ("node_layers", indices into "layers") and the values it reads ("inbound")."""
         return {**super().get_config(), "input_name": self._input_layer.name,
-                "inbound": [list(v) for v in self._inbound]}
+                "node_layers": [k for k, _ in self._nodes], "inbound": [list(v) for _, v in self._nodes]}
 
 
 def Model(inputs=None, outputs=None, name=None, seed=None, dtype=None):
@@ -104,8 +134,9 @@ def _one(what, tensors):
 
 
 def _trace(source, output):
-    """(layers in an order where each comes after what it reads, the values each reads) of the graph from
-    source to output; ValueError when output does not depend on source alone."""
+    """(the layers, each once, in the order of their first call; per call in an order where each comes after
+    what it reads, its layer's index and the values it reads) of the graph from source to output;
+    ValueError when output does not depend on source alone."""
     order, index = [], {id(source): 0}
 
     def visit(tensor, path):
@@ -124,6 +155,12 @@ def _trace(source, output):
     visit(output, frozenset())
     if not order:
         raise ValueError("Model: outputs= is the input itself; add at least one layer")
-    return [t.layer for t in order], [[index[id(t)] for t in tensor.inputs] for tensor in order]
+    layers, position = [], {}
+    for tensor in order:
+        if id(tensor.layer) not in position:
+            position[id(tensor.layer)] = len(layers)
+            layers.append(tensor.layer)
+    return (layers, [position[id(t.layer)] for t in order],
+            [[index[id(t)] for t in tensor.inputs] for tensor in order])
 
 

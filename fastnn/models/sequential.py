@@ -176,21 +176,23 @@ class Sequential:
                              "pass input_shape= to the first layer, or call build(input_shape)")
         if not self._layers:
             raise ValueError("the model has no layers")
-        shapes = [self._input_shape]   # per value: the model's input, then each layer's output
-        for i, layer in enumerate(self._layers):
-            shape = self._input_of(i, shapes)
-            layer.weights_spec, layer.dtype = [], self.dtype
-            layer.input_shape = shape
-            try:
-                layer.output_shape = tuple(layer.build(shape))
-            except ValueError as exc:
-                raise ValueError(f"layer {layer.name!r}: {exc}") from None
-            layer.built = True
-            shapes.append(layer.output_shape)
+        self._declare_layers()
 
-    def _input_of(self, i, shapes):
-        """What layer i reads, from the values so far: in a stack, the value before it."""
-        return shapes[i]
+    def _declare_layers(self):
+        shape = self._input_shape
+        for layer in self._layers:
+            self._build_layer(layer, shape)
+            shape = layer.output_shape
+
+    def _build_layer(self, layer, shape):
+        """Declare layer's weights for its per-sample input shape (a list of them for a merge layer)."""
+        layer.weights_spec, layer.dtype = [], self.dtype
+        layer.input_shape = shape
+        try:
+            layer.output_shape = tuple(layer.build(shape))
+        except ValueError as exc:
+            raise ValueError(f"layer {layer.name!r}: {exc}") from None
+        layer.built = True
 
     def _make_graph(self):
         return Graph.chain(self._layers)

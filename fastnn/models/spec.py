@@ -10,7 +10,7 @@ from .. import layers
 from .functional import Functional
 from .sequential import Sequential
 
-_SPEC_KEYS = {"input_shape", "batch_size", "layers", "name", "seed", "dtype", "input_name", "inbound"}
+_SPEC_KEYS = {"input_shape", "batch_size", "layers", "name", "seed", "dtype", "input_name", "node_layers", "inbound"}
 
 
 def from_spec(path, seed=None):
@@ -108,17 +108,18 @@ def model_from_config(config, where="model_from_config", seed=None, build=True):
             raise ValueError(f"{where}: layers[{i}] ({entry['class_name']}): {exc}") from None
         layer.trainable = trainable
         built.append(layer)
-    inbound = spec.get("inbound")
-    if inbound is not None:
-        if (not isinstance(inbound, list) or len(inbound) != len(built)
-                or not all(isinstance(reads, list) and reads and all(
-                    isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= i for v in reads)
-                    for i, reads in enumerate(inbound))):
-            raise ValueError(f"{where}: 'inbound' expects, per layer, a list of the values it reads (0: the input, "
-                             f"i + 1: layer i's output, each before the layer). Received: {inbound!r}")
+    if "inbound" in spec or "node_layers" in spec:
+        inbound, node_layers = spec.get("inbound"), spec.get("node_layers")
+        if not _is_int_list(node_layers, len(built)) or sorted(set(node_layers)) != list(range(len(built))):
+            raise ValueError(f"{where}: 'node_layers' expects, per call, the index of the layer it calls (every layer "
+                             f"called at least once). Received: {node_layers!r}")
+        if (not isinstance(inbound, list) or len(inbound) != len(node_layers)
+                or not all(_is_int_list(reads, i + 1) and reads for i, reads in enumerate(inbound))):
+            raise ValueError(f"{where}: 'inbound' expects, per call, a list of the values it reads (0: the input, "
+                             f"i + 1: call i's output, each before the call). Received: {inbound!r}")
         try:
             first = layers.Input(tuple(shape), batch_size=spec.get("batch_size"), name=spec.get("input_name"))
-            return Functional.from_parts(first, built, inbound, name=spec.get("name"),
+            return Functional.from_parts(first, built, node_layers, inbound, name=spec.get("name"),
                                          seed=spec.get("seed") if seed is None else seed, dtype=spec.get("dtype"),
                                          build=build)
         except (TypeError, ValueError) as exc:
@@ -132,3 +133,9 @@ def model_from_config(config, where="model_from_config", seed=None, build=True):
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None
     return model
+
+
+def _is_int_list(values, bound):
+    """values is a list of ints in [0, bound)."""
+    return isinstance(values, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v < bound for v in values)

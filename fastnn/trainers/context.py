@@ -63,7 +63,11 @@ class Context:
         pairs = list(zip(graph.nodes, self.slots))
         self.forward_plan = [(node.layer.forward, slot, wire(node.inputs, node.merges)[0], i + 1)
                              for i, (node, slot) in enumerate(pairs)]
-        self.backward_plan = [(node.layer.backward, slot, i + 1, *wire(node.inputs, node.merges)[:1], node.need_dx,
+        # a layer called more than once (shared) writes its weight gradients at its last call's backward,
+        # which runs first; its earlier calls add theirs
+        last = {id(node.layer): i for i, node in enumerate(graph.nodes)}
+        self.backward_plan = [(node.layer.backward if last[id(node.layer)] == i else _adding(node.layer),
+                               slot, i + 1, *wire(node.inputs, node.merges)[:1], node.need_dx,
                                wire(node.inputs, node.merges)[1])
                               for i, (node, slot) in reversed(list(enumerate(pairs)))] if training else []
         self.generation = None
@@ -73,6 +77,22 @@ class Context:
             slot.release()
         n = len(self.values)
         self.values[:] = self.grads[:] = [None] * n
+
+
+def _adding(layer):
+    """layer.backward for a call of a shared layer whose gradients add to those its later calls wrote: they
+    are set aside in buffers of this context's, the call writes its own, and the two are summed."""
+    grads = [w.grad for w in layer.weights_spec if w.grad is not None]
+    kept = [np.empty_like(g) for g in grads]
+
+    def backward(slot, dout, need_dx):
+        for g, k in zip(grads, kept):
+            np.copyto(k, g)
+        dx = layer.backward(slot, dout, need_dx)
+        for g, k in zip(grads, kept):
+            g += k
+        return dx
+    return backward
 
 
 class ContextPool:

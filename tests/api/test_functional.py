@@ -105,12 +105,49 @@ def test_a_residual_block_of_convolutions_has_exact_gradients(backend_name):
     _gradient_check(fastnn.Model(inp, out, seed=0, dtype="float64"), x, y)
 
 
+def _shared(dtype="float64"):
+    """One Dense called three times (a shared layer), and a shared BatchNormalization."""
+    inp = L.Input((4,))
+    shared, bn = L.Dense(4, activation="tanh", name="shared"), L.BatchNormalization()
+    a = shared(inp)
+    b = shared(bn(a))
+    c = shared(L.add([a, b]))
+    out = L.Dense(3, activation="softmax")(L.concatenate([bn(c), b]))
+    return fastnn.Model(inp, out, seed=0, dtype=dtype)
+
+
+def test_a_shared_layer_sums_the_gradients_of_its_calls(backend_name):
+    x, y = _data()
+    model = _shared()
+    assert len(model.layers) == 6 and len(model.graph.nodes) == 8   # 3 + 2 calls of the shared ones
+    assert len(model.get_weights()) == 2 + 4 + 2      # shared Dense, BatchNormalization, output Dense
+    inp = L.Input((4,))
+    shared = L.Dense(4, activation="tanh")
+    pure = fastnn.Model(inp, L.Dense(3, activation="softmax")(shared(shared(shared(inp)))), seed=0, dtype="float64")
+    _gradient_check(pure, x, y)   # without batch norm, whose training-mode gradient the check cannot see
+
+
+def test_a_shared_layer_saves_loads_and_prints(tmp_path):
+    x, y = _data()
+    model = _shared("float32")
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, verbose=0)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any(line.startswith("| shared (Dense)") and "input_layer; batch_normalization[0]; add" in line
+               for line in lines)
+    model.save(tmp_path / "shared.fastnn")
+    loaded = fastnn.load_model(tmp_path / "shared.fastnn")
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
 def test_what_functional_models_refuse():
     inp = L.Input((4,))
     dense = L.Dense(3)
     h = dense(inp)
-    with pytest.raises(NotImplementedError, match="shared layer"):
-        dense(h)
+    with pytest.raises(ValueError, match="a shared layer's calls read one shape"):
+        dense(L.Input((5,)))
     with pytest.raises(TypeError, match=r"call model.predict\(x\)"):
         L.Dense(2)(np.zeros((1, 4)))
     with pytest.raises(ValueError, match="Add expects inputs of one shape"):
@@ -121,6 +158,8 @@ def test_what_functional_models_refuse():
         fastnn.Model([inp, L.Input((2,))], h)
     with pytest.raises(ValueError, match="depends on an Input other than"):
         fastnn.Model(L.Input((4,)), h)
+    with pytest.raises(ValueError, match="depends on an Input other than"):
+        fastnn.Model(inp, L.add([h, dense(L.Input((4,)))]))
     with pytest.raises(TypeError, match="subclassing"):
         fastnn.Model()
     model = fastnn.Model(inp, h)
@@ -130,6 +169,10 @@ def test_what_functional_models_refuse():
 
 def test_a_hostile_graph_config_is_refused():
     config = _every_merge().get_config()
-    for inbound in ([[1]] + config["inbound"][1:], "x", [[0]] * len(config["inbound"]), [[0, 0]] + config["inbound"][1:]):
+    for inbound in ([[1]] + config["inbound"][1:], "x", [[0]] * len(config["inbound"]),
+                    [[0, 0]] + config["inbound"][1:], config["inbound"][:-1], [[]] + config["inbound"][1:]):
         with pytest.raises(ValueError):
             fastnn.models.model_from_config({**config, "inbound": inbound})
+    for node_layers in ([0] * len(config["node_layers"]), config["node_layers"][:-1], None, [True] * 9):
+        with pytest.raises(ValueError):
+            fastnn.models.model_from_config({**config, "node_layers": node_layers})
