@@ -138,3 +138,6 @@ class PyDataset:
     @property
     def num_batches(self):
         return len(self)
+
+
+from .visualization import model_to_dot, plot_model  # noqa: E402,F401  (keras.utils's names)

@@ -72,3 +72,35 @@ def test_get_layer_refuses_as_keras_does(kwargs, match):
     model.build()
     with pytest.raises(ValueError, match=match):
         model.get_layer(**kwargs)
+
+
+# -- plot_model --------------------------------------------------------------------------------------
+def _graph_model():
+    from fastnn import layers as L
+    inputs = L.Input((4,))
+    a = L.Dense(4, activation="tanh")(inputs)
+    return fastnn.Model(inputs, L.Dense(2, activation="softmax")(L.concatenate([a, L.Dense(3)(a)])), name="g")
+
+
+def test_model_to_dot_has_a_box_per_layer_and_an_arrow_per_connection():
+    text = fastnn.utils.model_to_dot(_graph_model(), show_shapes=True, show_layer_activations=True,
+                                     show_trainable=True, rankdir="LR")
+    assert text.startswith('digraph "g" {') and "rankdir=LR" in text
+    assert text.count("[label=") == 5 and text.count(" -> ") == 5
+    assert "concatenate (Concatenate)|Input shape: [(None, 4), (None, 3)]|Output shape: (None, 7)" in text
+    assert "Activation: tanh" in text and "Trainable: True" in text
+    with pytest.raises(ValueError, match="rankdir"):
+        fastnn.utils.model_to_dot(_graph_model(), rankdir="BT")
+
+
+def test_plot_model_writes_dot_text_and_images_through_graphviz(tmp_path, monkeypatch):
+    model = _graph_model()
+    fastnn.utils.plot_model(model, to_file=tmp_path / "m.dot")
+    assert (tmp_path / "m.dot").read_text() == fastnn.utils.model_to_dot(model)
+    import shutil
+    if shutil.which("dot"):
+        fastnn.utils.plot_model(model, to_file=tmp_path / "m.png", show_shapes=True)
+        assert (tmp_path / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    monkeypatch.setenv("PATH", str(tmp_path))   # no Graphviz
+    with pytest.raises(ImportError, match="needs Graphviz's `dot` program"):
+        fastnn.utils.plot_model(model, to_file=tmp_path / "m.svg")
