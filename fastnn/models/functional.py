@@ -22,8 +22,14 @@ class Functional(Sequential):
     "Connected to", save and load, to_json); layers lists the InputLayer first, as Keras's does, and the
     others in an order where every layer comes after those it reads."""
 
+    config_class = "Functional"
+
     def __init__(self, inputs, outputs, name=None, seed=None, dtype=None, build=True):
         super().__init__(name=name or "functional", seed=seed, dtype=dtype)
+        self._set_graph(inputs, outputs, build)
+
+    def _set_graph(self, inputs, outputs, build=True):
+        """Take the graph from inputs to outputs (symbolic values, or from_parts' input layer and tuple)."""
         if isinstance(inputs, InputLayer) and isinstance(outputs, tuple):   # from_parts: no tracing
             layers, node_layers, inbound = outputs
         else:
@@ -55,7 +61,7 @@ class Functional(Sequential):
 
     @property
     def layers(self):
-        return [self._input_layer, *self._layers]
+        return [self._input_layer, *self._layers] if self._input_layer is not None else []
 
     def add(self, layer, rebuild=True):
         raise TypeError("a functional model's layers are fixed when it is made; add() is Sequential's")
@@ -107,14 +113,44 @@ class Functional(Sequential):
                 "node_layers": [k for k, _ in self._nodes], "inbound": [list(v) for _, v in self._nodes]}
 
 
-def Model(inputs=None, outputs=None, name=None, seed=None, dtype=None):
-    """keras.Model(inputs, outputs): a functional model from an Input and a layer output reached from it.
+class Model(Functional):
+    """keras.Model, both ways Keras's guides use it.
 
-    Subclassing keras.Model with call() is not supported: build the model from symbolic values instead."""
-    if inputs is None or outputs is None:
-        raise TypeError("Model(inputs=..., outputs=...) expects an Input and an output reached from it; "
-                        "subclassing with call() is not supported (use layers called on fastnn.layers.Input)")
-    return Functional(inputs, outputs, name=name, seed=seed, dtype=dtype)
+    Model(inputs, outputs): a functional model from an Input and a layer output reached from it.
+
+    A subclass that makes its layers in __init__ (after super().__init__()) and applies them in
+    call(inputs): the model is traced when it first meets data (fit, predict, build(input_shape)), by
+    calling call() on a symbolic Input, so call() may use layers, merge functions (layers.add...) and
+    Python control flow that does not depend on the values; a `training` argument of call() gets None.
+    Traced, it is a functional model (load_model gives back a Functional, not the subclass)."""
+
+    def __init__(self, inputs=None, outputs=None, name=None, seed=None, dtype=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Model() got unexpected arguments {sorted(kwargs)}")
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise TypeError("Model(inputs=..., outputs=...) expects both an Input and an output reached from it")
+            super().__init__(inputs, outputs, name=name, seed=seed, dtype=dtype)
+            return
+        if type(self).call is Model.call:
+            raise TypeError("Model() needs inputs= and outputs=, or a subclass that defines call(inputs)")
+        Sequential.__init__(self, name=name or _snake(type(self).__name__), seed=seed, dtype=dtype)
+        self._input_layer, self._nodes = None, []
+
+    def call(self, inputs, training=None):
+        raise NotImplementedError
+
+    def build(self, input_shape=None):
+        if self._input_layer is not None:
+            return super().build(input_shape)
+        shape = self._input_shape if input_shape is None else tuple(input_shape)
+        if shape is None:
+            raise ValueError(f"{type(self).__name__} is built when it first meets data (fit, predict) or by "
+                             "build(input_shape)")
+        if shape and shape[0] is None:
+            shape = shape[1:]
+        source = InputLayer(shape)
+        self._set_graph(source.symbolic, self.call(source.symbolic))
 
 
 def _one(what, tensors):

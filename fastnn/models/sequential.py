@@ -24,6 +24,8 @@ class Sequential:
     dropout masks (else fastnn.set_seed's stream is used); dtype defaults to fastnn.floatx() ("float32").
     """
 
+    config_class = "Sequential"   # what to_json() calls the config, and model_from_json() rebuilds
+
     def __init__(self, layers=None, name=None, seed=None, dtype=None):
         self.name = name or "sequential"
         self.seed = None if seed is None else check_int("seed", seed, minimum=0, owner="Sequential")
@@ -428,7 +430,7 @@ class Sequential:
     def to_json(self, **kwargs):
         """The architecture as a JSON string (keras.Model.to_json); fastnn.models.model_from_json reads it.
         kwargs go to json.dumps (indent=2, ...)."""
-        return json.dumps({"class_name": type(self).__name__, "config": self.get_config()}, **kwargs)
+        return json.dumps({"class_name": self.config_class, "config": self.get_config()}, **kwargs)
 
 
 def _snake(name):

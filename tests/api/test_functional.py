@@ -160,7 +160,7 @@ def test_what_functional_models_refuse():
         fastnn.Model(L.Input((4,)), h)
     with pytest.raises(ValueError, match="depends on an Input other than"):
         fastnn.Model(inp, L.add([h, dense(L.Input((4,)))]))
-    with pytest.raises(TypeError, match="subclassing"):
+    with pytest.raises(TypeError, match="or a subclass that defines call"):
         fastnn.Model()
     model = fastnn.Model(inp, h)
     with pytest.raises(TypeError, match="add\\(\\) is Sequential's"):
@@ -176,3 +176,51 @@ def test_a_hostile_graph_config_is_refused():
     for node_layers in ([0] * len(config["node_layers"]), config["node_layers"][:-1], None, [True] * 9):
         with pytest.raises(ValueError):
             fastnn.models.model_from_config({**config, "node_layers": node_layers})
+
+
+class Residual(fastnn.Model):
+    """The subclassing style of Keras's guides: layers made in __init__, applied in call()."""
+
+    def __init__(self, blocks=2, **kwargs):
+        super().__init__(**kwargs)
+        self.blocks = blocks
+        self.stem = L.Dense(6, activation="tanh")
+        self.inner = [L.Dense(6, activation="tanh") for _ in range(blocks)]
+        self.head = L.Dense(3, activation="softmax")
+
+    def call(self, inputs, training=None):
+        x = self.stem(inputs)
+        for layer in self.inner:        # Python control flow that does not depend on the values
+            x = L.add([x, layer(x)])
+        return self.head(x)
+
+
+def test_a_subclassed_model_is_traced_at_its_first_data_and_trains_as_its_functional_twin(backend_name):
+    x, y = _data(n=24)
+    model = Residual(seed=0, dtype="float64")
+    assert not model.built and model.layers == []
+    with pytest.raises(ValueError, match="the model is not built yet"):
+        model.summary()
+    with pytest.raises(ValueError, match="is built when it first meets data"):
+        model.build()
+    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    assert model.built and model.name == "residual" and len(model.layers) == 1 + 1 + 2 + 2 + 1
+    inp = L.Input((4,))
+    h = L.Dense(6, activation="tanh")(inp)
+    for _ in range(2):
+        h = L.add([h, L.Dense(6, activation="tanh")(h)])
+    twin = fastnn.Model(inp, L.Dense(3, activation="softmax")(h), seed=0, dtype="float64")
+    twin.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    twin.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), twin.get_weights()))
+
+
+
+def test_a_subclassed_model_builds_on_build_and_saves_as_functional(tmp_path):
+    model = Residual(blocks=1)
+    model.build((None, 4))
+    assert model.output_shape == (None, 3)
+    model.save(tmp_path / "sub.fastnn")
+    loaded = fastnn.load_model(tmp_path / "sub.fastnn")
+    assert isinstance(loaded, fastnn.models.Functional) and loaded.get_config() == model.get_config()
