@@ -114,6 +114,17 @@ class Layer:
     def get_config(self):
         return {"name": self.name}
 
+    @classmethod
+    def from_config(cls, config):
+        """A new layer from get_config()'s dict (and the model config's "trainable"), as Keras's."""
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        if not isinstance(trainable, bool):
+            raise TypeError(f"{cls.__name__}.from_config: 'trainable' expects true or false. Received: {trainable!r}")
+        layer = cls(**config)
+        layer.trainable = trainable
+        return layer
+
     # -- weights ------------------------------------------------------------------------------
     @property
     def weights(self):

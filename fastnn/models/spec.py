@@ -98,16 +98,10 @@ def model_from_config(config, where="model_from_config", seed=None, build=True):
         config = entry.get("config", {})
         if not isinstance(config, dict):
             raise ValueError(f"{where}: layers[{i}].config expects an object. Received: {config!r}")
-        config = dict(config)
-        trainable = config.pop("trainable", True)
-        if not isinstance(trainable, bool):
-            raise ValueError(f"{where}: layers[{i}].config.trainable expects true or false. Received: {trainable!r}")
         try:
-            layer = cls(**config)
+            built.append(cls.from_config(config))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{where}: layers[{i}] ({entry['class_name']}): {exc}") from None
-        layer.trainable = trainable
-        built.append(layer)
     if "inbound" in spec or "node_layers" in spec:
         inbound, node_layers = spec.get("inbound"), spec.get("node_layers")
         if not _is_int_list(node_layers, len(built)) or sorted(set(node_layers)) != list(range(len(built))):
@@ -139,3 +133,12 @@ def _is_int_list(values, bound):
     """values is a list of ints in [0, bound)."""
     return isinstance(values, list) and all(
         isinstance(v, int) and not isinstance(v, bool) and 0 <= v < bound for v in values)
+
+
+def _from_config(cls, config):
+    """keras.Model.from_config / Sequential.from_config: a built model from get_config()'s dict."""
+    return model_from_config(config, f"{cls.__name__}.from_config")
+
+
+# Keras's classmethods; defined here, beside the reader they call (sequential.py cannot import this module)
+Sequential.from_config = classmethod(_from_config)

@@ -21,10 +21,17 @@ def check_x(model, x, name="x"):
         raise ValueError(f"{model.name} expects {name} of shape {(None,) + shape}. "
                          f"Received: {name} with shape {x.shape}")
     x = np.ascontiguousarray(x, dtype=model.dtype)
-    if not np.isfinite(x).all():
+    if not all_finite(x):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise ValueError(f"`{name}` contains {bad} NaN or inf values; clean or impute the data first")
     return x
+
+
+def all_finite(a):
+    """Whether every value of the float array a is finite, without an array of flags when they are: a sum
+    of finite values is finite unless it overflows, and only then is each value looked at."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
 
 
 def check_y(model, y, n, name="y"):
@@ -61,7 +68,7 @@ def check_y(model, y, n, name="y"):
         raise ValueError(f"{loss.name} expects {name} of shape {(n,) + out_shape}. Received: {name} with "
                          f"shape {y.shape}{hint}")
     y = np.ascontiguousarray(y, dtype=model.dtype)
-    if not np.isfinite(y).all():
+    if not all_finite(y):
         raise ValueError(f"`{name}` contains NaN or inf values")
     return y
 

@@ -475,3 +475,18 @@ def test_clear_session_frees_scratch_and_models_keep_working():
     model.fit(x, y, epochs=1, verbose=0)
     fastnn.backend.clear_session()
     assert model.evaluate(x, y, verbose=0)[0] > 0
+
+
+def test_from_config_classmethods():
+    model = _model(seed=2)
+    again = fastnn.Sequential.from_config(model.get_config())
+    assert again.get_config() == model.get_config()
+    dense = layers.Dense(4, activation="relu", name="d")
+    dense.trainable = False
+    copy = layers.Dense.from_config({**dense.get_config(), "trainable": False})
+    assert copy.get_config() == dense.get_config() and copy.trainable is False
+    inp = layers.Input((4,))
+    graph = fastnn.Model(inp, layers.Dense(2)(inp))
+    assert fastnn.Model.from_config(graph.get_config()).get_config() == graph.get_config()
+    with pytest.raises(TypeError, match="'trainable' expects true or false"):
+        layers.Dense.from_config({"units": 2, "trainable": "no"})
