@@ -9,13 +9,11 @@ its inference form, a Mul and an Add per channel; Dropout to Identity; the merge
 Max and Concat (Average: a Sum, scaled). It needs the `onnx` package (`pip install "fastnn[onnx]"`),
 imported only here.
 """
-import os
-import tempfile
-
 import numpy as np
 
 from .layers import (Activation, Add, Average, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten,
                      Maximum, MaxPooling2D, Multiply, Subtract)
+from .saving_lib import atomic_write
 
 OPSET = 17
 _ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}
@@ -23,7 +21,7 @@ _NCHW, _NHWC = [0, 3, 1, 2], [0, 2, 3, 1]
 
 
 def export_onnx(model, filepath, verbose=False):
-    """Write model's inference graph to filepath (atomically: a temporary file, then a rename)."""
+    """Write model's inference graph to filepath, atomically as model files are (saving_lib.atomic_write)."""
     try:
         import onnx
         from onnx import helper, numpy_helper
@@ -34,16 +32,8 @@ def export_onnx(model, filepath, verbose=False):
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="fastnn")
     proto.ir_version = 8   # what runtimes from onnxruntime 1.10 on read
     onnx.checker.check_model(proto)
-    filepath = os.fspath(filepath)
-    folder = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(proto.SerializeToString())
-        os.replace(tmp, filepath)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    content = proto.SerializeToString()
+    atomic_write(filepath, lambda f: f.write(content))
     if verbose:
         print(f"Saved the model for inference to {filepath} (ONNX, opset {OPSET})")
 

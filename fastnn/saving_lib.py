@@ -21,6 +21,7 @@ import os
 import stat
 import tempfile
 import time
+import warnings
 import zipfile
 
 import numpy as np
@@ -61,14 +62,25 @@ def save_model(model, filepath, include_optimizer=True):
     if model.loss is not None:
         config["compile"] = {"loss": model.loss.get_config(), "optimizer": model.optimizer.get_config(),
                              "metrics": [m for m in model.metrics_names if m != "loss"]}
-        if include_optimizer and model.optimizer.uses_gradients:
+        if include_optimizer and model.optimizer.uses_gradients and model._placed != model._trains():
+            warnings.warn(f"save: a layer's trainable changed since compile(), so the optimizer state (sized for "
+                          f"the weights compile() set to train) is not saved in {filepath!r}; compile() again to "
+                          "save it", RuntimeWarning, stacklevel=3)
+        elif include_optimizer and model.optimizer.uses_gradients:
             state = model.optimizer.get_state()
             config["compile"]["iterations"] = state.pop("iterations")
             arrays.update({f"optimizer/{k}": v for k, v in state.items()})
     config_json = json.dumps(config)
     arrays["config"] = np.array(config_json)
     arrays["checksum"] = np.array(_digest(config_json, {k: v for k, v in arrays.items() if k != "config"}))
-    target = os.path.realpath(filepath)
+    atomic_write(filepath, lambda f: np.savez(f, **arrays))
+
+
+def atomic_write(filepath, write):
+    """write(f) into a temporary file beside filepath (through a symbolic link, beside its target), then
+    renamed over it: a crash mid-write leaves the previous file intact. The temporary file is locked while it
+    is written, so that remove_stale_temporaries leaves it alone."""
+    target = os.path.realpath(os.fspath(filepath))
     folder = os.path.dirname(target)
     remove_stale_temporaries(folder)
     fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=folder)
@@ -76,7 +88,7 @@ def save_model(model, filepath, include_optimizer=True):
         with os.fdopen(fd, "wb") as f:
             if fcntl is not None:
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX)   # held until the rename: the file is being written
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
             # mkstemp creates the file private (0600); give it the mode an ordinary new file would get

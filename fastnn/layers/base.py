@@ -14,6 +14,8 @@ Kernels are looked up once, in resolve().
 
 Legend: N batch; shapes given without N are per-sample, as Keras's input_shape.
 """
+import copy
+
 import numpy as np
 
 from .. import backend
@@ -67,6 +69,7 @@ class Layer:
         self.built = False
         self.dtype = None
         self.trainable = True
+        self.frozen = False   # trainable was False when the model placed the weights (at build or compile)
 
     # -- construction -------------------------------------------------------------------------
     def __call__(self, inputs):
@@ -78,22 +81,20 @@ class Layer:
             raise TypeError(f"{type(self).__name__} is called on the symbolic values of a functional model "
                             f"(fastnn.layers.Input(...) or another layer's output); to run a model on data, "
                             f"call model.predict(x). Received: {inputs!r}")
-        if self.merges != many or (not self.merges and len(tensors) != 1):
+        if self.merges != many:
             raise ValueError(f"{type(self).__name__} expects "
                              f"{'a list of inputs' if self.merges else 'one input, not a list'}. Received: {inputs!r}")
         shapes = [t.per_sample for t in tensors]
-        called = getattr(self, "_symbolic_call", None)   # (input shapes, output shape) of its first call
-        if called is None:
-            self.weights_spec = []
-            try:
-                shape = self.build(shapes if self.merges else shapes[0])
-            finally:
-                self.weights_spec = []
-            called = self._symbolic_call = (shapes, tuple(shape))
-        elif called[0] != shapes:
-            raise ValueError(f"layer {self.name or type(self).__name__!r} was called on inputs of shape "
-                             f"{called[0]}; a shared layer's calls read one shape. Received: {shapes}")
-        return KerasTensor(called[1], self, tensors)
+        shape = shapes if self.merges else shapes[0]
+        if self.built and self.input_shape is not None:   # already in a model: it takes what it was built for
+            expected = [tuple(s) for s in self.input_shape] if self.merges else tuple(self.input_shape)
+            if expected != shape:
+                raise ValueError(f"layer {self.name or type(self).__name__!r} is built for inputs of shape "
+                                 f"{expected}; a layer called again reads one shape. Received: {shape}")
+            return KerasTensor(self.output_shape, self, tensors)
+        probe = copy.copy(self)   # the output shape from a throwaway copy's build(): the model builds the layer
+        probe.weights_spec = []
+        return KerasTensor(probe.build(shape), self, tensors)
 
     def add_weight(self, name, shape, initializer, trainable=True):
         weight = Weight(name, shape, initializer, trainable, self)

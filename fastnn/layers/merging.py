@@ -32,6 +32,14 @@ class Merge(Layer):
     def backward(self, ctx, dout, need_dx):
         return [self._dx(ctx, dout, i) if need else None for i, need in enumerate(need_dx)]
 
+    @staticmethod
+    def _sum(ctx, xs):
+        """ctx.out = the sum of xs."""
+        np.copyto(ctx.out, xs[0])
+        for x in xs[1:]:
+            ctx.out += x
+        return ctx.out
+
     def _dx(self, ctx, dout, i):
         """The gradient with respect to input i, in ctx's buffer dx<i>."""
         raise NotImplementedError
@@ -41,10 +49,7 @@ class Add(Merge):
     """Add(): the sum of its inputs."""
 
     def forward(self, ctx, xs, training):
-        np.copyto(ctx.out, xs[0])
-        for x in xs[1:]:
-            ctx.out += x
-        return ctx.out
+        return self._sum(ctx, xs)
 
     def _dx(self, ctx, dout, i):
         dx = getattr(ctx, f"dx{i}")
@@ -95,7 +100,7 @@ class Average(Merge):
     """Average(): the element-wise mean of its inputs."""
 
     def forward(self, ctx, xs, training):
-        Add.forward(self, ctx, xs, training)
+        self._sum(ctx, xs)
         ctx.out *= ctx.out.dtype.type(1 / len(xs))
         return ctx.out
 
@@ -120,7 +125,7 @@ class Maximum(Merge):
         return ctx.out
 
     def _dx(self, ctx, dout, i):
-        return np.multiply(dout, ctx.winner == i, out=getattr(ctx, f"dx{i}"))
+        return np.multiply(dout, np.equal(ctx.winner, i, out=ctx.greater), out=getattr(ctx, f"dx{i}"))
 
 
 class Concatenate(Layer):

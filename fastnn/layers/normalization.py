@@ -10,8 +10,9 @@ class BatchNormalization(Layer):
     """BatchNormalization(momentum=0.99, epsilon=0.001) over the last (channel) axis, as Keras.
 
     Weights in Keras order: gamma, beta (trained), moving_mean, moving_variance (updated in training).
-    As in Keras, a frozen layer (trainable = False) runs in inference mode in training too: it normalises
-    with the moving statistics and leaves them as they are, the fine-tuning behaviour Keras documents.
+    As in Keras, a frozen layer (trainable = False, from the next compile) runs in inference mode in
+    training too: it normalises with the moving statistics and leaves them as they are, the fine-tuning
+    behaviour Keras documents.
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=0.001, name=None, input_shape=None):
@@ -42,7 +43,7 @@ class BatchNormalization(Layer):
 
     def forward(self, ctx, x, training):
         c = self.output_shape[-1]
-        training = training and self.trainable
+        training = training and not self.frozen
         ctx.x, ctx.training = x, training
         self._forward(ctx.out.reshape(-1, c), ctx.mean, ctx.invstd, x.reshape(-1, c), self.gamma.value,
                       self.beta.value, self.moving_mean.value, self.moving_variance.value, self.momentum,
@@ -52,9 +53,6 @@ class BatchNormalization(Layer):
     def backward(self, ctx, dout, need_dx):
         c = self.output_shape[-1]
         if not ctx.training:   # frozen: out = x * gamma / sqrt(moving_var + eps) + ..., constants
-            for w in (self.gamma, self.beta):   # frozen since the last compile: no gradient to apply
-                if w.grad is not None:
-                    w.grad[...] = 0
             if need_dx:
                 scale = self.gamma.value / np.sqrt(self.moving_variance.value + self.epsilon)
                 np.multiply(dout.reshape(-1, c), scale, out=ctx.dx.reshape(-1, c))

@@ -71,6 +71,7 @@ class Functional(Sequential):
 
     def _declare_layers(self):
         """Build each layer at its first call; a later call must read what the first one read."""
+        self._check_owners()
         shapes, first = [self._input_shape], {}
         for k, inbound in self._nodes:
             layer = self._layers[k]
@@ -175,20 +176,18 @@ def _trace(source, output):
     ValueError when output does not depend on source alone."""
     order, index = [], {id(source): 0}
 
-    def visit(tensor, path):
+    def visit(tensor):   # symbolic values are made after their inputs: no cycles to look for
         if id(tensor) in index:
             return
         if isinstance(tensor.layer, InputLayer):
             raise ValueError(f"Model: the output depends on an Input other than Model(inputs=...): "
                              f"{tensor.layer!r}; models of several inputs are not supported yet")
-        if id(tensor) in path:
-            raise ValueError("Model: the layer calls form a cycle")
         for t in tensor.inputs:
-            visit(t, path | {id(tensor)})
+            visit(t)
         order.append(tensor)
         index[id(tensor)] = len(order)
 
-    visit(output, frozenset())
+    visit(output)
     if not order:
         raise ValueError("Model: outputs= is the input itself; add at least one layer")
     layers, position = [], {}

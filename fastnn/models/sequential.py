@@ -4,7 +4,9 @@
 Trainable weights and their gradients live in two flat buffers, so an optimizer updates the whole model in
 one kernel call; every kernel is looked up once, when the model is built, compiled, or the backend changes.
 """
+import copy
 import json
+import weakref
 
 import numpy as np
 
@@ -45,6 +47,7 @@ class Sequential:
         self.history = None
         self._trainer = Trainer(self)
         self._trainable = True
+        self._drawn_seed = None   # without a seed: the one drawn at the first build, so rebuilds draw the same
         for layer in layers or []:
             self.add(layer, rebuild=False)
         if self._input_shape is not None and self._layers:
@@ -120,10 +123,20 @@ class Sequential:
                 raise ValueError("Input(...) must be the first element of a Sequential model")
             self._input_shape, self._batch_size = layer.input_shape, layer.batch_size
             return
-        if not self._layers and layer.input_shape is not None:
-            self._input_shape = layer.input_shape
+        if layer.merges:
+            raise TypeError(f"Sequential.add: {type(layer).__name__} reads several inputs; use it in a functional "
+                            "model (fastnn.Model(inputs, outputs))")
         if any(layer is other for other in self._layers):
             raise ValueError(f"layer {layer!r} is already in the model")
+        if rebuild and self.built:   # a layer that does not fit is refused before the model changes
+            probe = copy.copy(layer)
+            probe.weights_spec = []
+            try:
+                probe.build(self._layers[-1].output_shape)
+            except ValueError as exc:
+                raise ValueError(f"Sequential.add: layer {layer.name or type(layer).__name__!r}: {exc}") from None
+        if not self._layers and layer.input_shape is not None:
+            self._input_shape = layer.input_shape
         layer.name = self._unique_name(layer.name or _snake(type(layer).__name__))
         self._layers.append(layer)
         self.built = False
@@ -155,7 +168,9 @@ class Sequential:
         kept = {(id(w.layer), w.name): w.value for layer in self._layers for w in layer.weights_spec
                 if w.value is not None}
         self._declare(input_shape)
-        rng = make_rng(self.seed)
+        if self.seed is None and self._drawn_seed is None:
+            self._drawn_seed = int(make_rng().integers(2**63))
+        rng = make_rng(self.seed if self.seed is not None else self._drawn_seed)
         self._rng = rng
         self._place_weights(rng, kept)
         for layer in self._layers:
@@ -181,10 +196,21 @@ class Sequential:
         self._declare_layers()
 
     def _declare_layers(self):
+        self._check_owners()
         shape = self._input_shape
         for layer in self._layers:
             self._build_layer(layer, shape)
             shape = layer.output_shape
+
+    def _check_owners(self):
+        """A layer's weights live in one model's buffers: refuse a layer another model still holds."""
+        for layer in self._layers:
+            owner = getattr(layer, "_model", None)
+            other = owner() if owner is not None else None
+            if other is not None and other is not self and any(layer is mine for mine in other._layers):
+                raise ValueError(f"layer {layer.name!r} belongs to model {other.name!r}: fastnn models do not share "
+                                 "layers yet (a layer's weights live in one model's buffers); build this model from "
+                                 "new layers (fastnn.models.clone_model copies an architecture)")
 
     def _build_layer(self, layer, shape):
         """Declare layer's weights for its per-sample input shape (a list of them for a merge layer)."""
@@ -221,6 +247,9 @@ class Sequential:
             w.value[...] = old if old is not None and old.shape == w.value.shape else fresh
         self._params, self._grads = params, grads
         self._placed = self._trains()
+        for layer in self._layers:
+            layer.frozen = not layer.trainable   # what compile() applied (BatchNormalization reads it)
+            layer._model = weakref.ref(self)
 
     def _trains(self):
         return tuple(w.trains for layer in self._layers for w in layer.weights_spec)

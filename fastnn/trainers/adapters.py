@@ -4,8 +4,8 @@ torch's DataLoader. Each batch is (x, y), (x, y, sample_weight), or x alone for 
 
 As Keras: a generator goes on from where the last epoch stopped, so an endless one needs steps_per_epoch
 (and validation_steps); a PyDataset is read by index, its on_epoch_end() called after each epoch; an
-iterable (a DataLoader) is iterated afresh every epoch. A source that runs out before steps_per_epoch
-batches ends training with a warning. Each batch is checked as arrays are (shapes, labels, NaN/inf); a
+iterable (a DataLoader) is iterated afresh every epoch. A pass that gets no batch, or fewer than the steps
+asked for, says so in a warning; in fit, training ends there. Each batch is checked as arrays are (shapes, labels, NaN/inf); a
 batch of another dtype or layout is converted into a buffer kept between batches, so fastnn allocates
 nothing per batch once the largest batch has been seen.
 """
@@ -53,16 +53,25 @@ class StreamBatches:
             try:
                 batch = next(batches)
             except StopIteration:
-                if self.steps is not None and not isinstance(source, PyDataset) and self._iterator is not None:
-                    self.exhausted = True
-                    warnings.warn(f"{self.what}: the input ran out of data after {step} of {self.steps} batches; "
-                                  "give it at least steps_per_epoch * epochs batches (a generator is not "
-                                  "restarted between epochs)", RuntimeWarning, stacklevel=3)
+                if step == 0 or self.steps is not None:
+                    self._ran_out(step)
                 break
             yield (step, *self._unpack(batch, step))
             step += 1
         if isinstance(source, PyDataset):
             source.on_epoch_end()
+
+    def _ran_out(self, step):
+        """Warn that a pass got `step` batches where it expected more; in fit, training ends after it."""
+        self.exhausted = True
+        wanted = "" if self.steps is None else f" of {self.steps}"
+        hint = {"fit": "give a generator at least steps_per_epoch x epochs batches",
+                "validation": "give validation_steps, or a PyDataset or iterable, which restart every pass"}.get(
+                    self.what, "give it steps= batches at least")
+        kind = " (a generator is not restarted: it goes on where the last pass stopped)" \
+            if self._iterator is not None else ""
+        warnings.warn(f"{self.what}: the input ran out of data after {step}{wanted} batches{kind}; {hint}",
+                      RuntimeWarning, stacklevel=4)
 
     def _unpack(self, batch, step):
         where = f"{self.what} batch {step}"

@@ -90,17 +90,20 @@ def sample_weights(model, y, n, sample_weight=None, class_weight=None, name="sam
                              f"[{w.min():g}, {w.max():g}]")
         w = np.array(w, dtype=model.dtype)
     if class_weight is not None:
-        if not isinstance(class_weight, dict) or not all(
-                isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in class_weight):
-            raise TypeError(f"`class_weight` expects a dict of class index -> weight. Received: {class_weight!r}")
-        values = np.array([class_weight[k] for k in class_weight], dtype=np.float64)
+        if not isinstance(class_weight, dict) or not class_weight or not all(
+                isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 for k in class_weight):
+            raise TypeError(f"`class_weight` expects a non-empty dict of class index (>= 0) -> weight. "
+                            f"Received: {class_weight!r}")
+        if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                   for v in class_weight.values()):
+            raise TypeError(f"`class_weight` expects numbers as weights. Received: {class_weight!r}")
+        values = np.array(list(class_weight.values()), dtype=np.float64)
         if not (np.isfinite(values).all() and (values >= 0).all()):
             raise ValueError(f"`class_weight` expects finite weights >= 0. Received: {class_weight!r}")
         classes = y if model.loss.target == "sparse" else class_of(y.reshape(n, -1))
         table = np.ones(max(int(classes.max()), max(class_weight)) + 1)
         for k, v in class_weight.items():
-            if k >= 0:
-                table[k] = v
+            table[k] = v
         cw = table[classes].astype(model.dtype)
         w = cw if w is None else w * cw
     return w

@@ -38,7 +38,7 @@ class LossHead:
         self.dtype = dtype
         # A model that outputs probabilities (softmax or sigmoid, from_logits=False) gets Keras's loss on them:
         # the fused kernel works from the logits, then _clip applies Keras's clipping where it bites.
-        self.clip = fused and not loss.from_logits
+        self.clip = fused   # fused implies from_logits=False: the model's own softmax or sigmoid was dropped
         self.sigmoid = loss.fuses == "sigmoid"
         eps = dtype.type(EPSILON)
         self.eps, self.one_minus_eps = eps, dtype.type(1) - eps

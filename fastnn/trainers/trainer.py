@@ -1,5 +1,5 @@
 """The Trainer: fit, evaluate, predict, train_on_batch and test_on_batch for any model that exposes its
-layers as a graph (fastnn.models.graph). Sequential delegates to it; a functional model would too.
+layers as a graph (fastnn.models.graph). Sequential and functional models delegate to it.
 
 Model protocol (what the trainer reads): graph, name, dtype, built and build(), input_shape and
 output_shape (with the batch axis), loss, optimizer and metrics_names (set by compile), stop_training and
@@ -94,21 +94,17 @@ class Trainer:
             sw = sample_weights(model, y, len(x), sample_weight)
             if validation_data is not None and validation_split:
                 raise ValueError("pass either validation_data or validation_split, not both")
-            if validation_data is not None:
-                val = check_validation_data(model, validation_data)
-            elif validation_split:
+            if validation_split:
                 train_idx, val_idx = stratified_split(y if model.loss.target == "sparse" else class_of(y),
                                                        validation_split, model._rng)
-                val = (x[val_idx], y[val_idx], None if sw is None else sw[val_idx])
+                val = _array_batches(x[val_idx], y[val_idx], None if sw is None else sw[val_idx], val_batch)
                 x, y, sw = x[train_idx], y[train_idx], None if sw is None else sw[train_idx]
             else:
-                val = None
-            if val is not None and not callable(val):
-                val = _array_batches(*val, val_batch)
+                val = self._validation_batches(validation_data, validation_steps, val_batch)
             w = sample_weights(model, y, len(x), sw, class_weight)
             model._ensure_resolved()
-            return self._fit(EpochIterator(x, y, batch_size, shuffle, model._rng, w), val, epochs, initial_epoch,
-                             verbose, callbacks, validation_freq)
+            batches = EpochIterator(x, y, batch_size, shuffle, model._rng, w, steps_per_epoch)
+            return self._fit(batches, val, epochs, initial_epoch, verbose, callbacks, validation_freq)
 
     def _stream_ready(self, y, what, sample_weight=None, validation_split=0.0):
         """Refuse what a stream of batches cannot take, as Keras does; the model must know its input shape."""
@@ -127,7 +123,7 @@ class Trainer:
             return None
         if is_stream(validation_data):
             return StreamBatches(self.model, validation_data, steps, "validation").epoch
-        return _array_batches(*check_validation_data(self.model, validation_data), batch_size)
+        return _array_batches(*check_validation_data(self.model, validation_data), batch_size, steps)
 
     def _fit(self, batches, val, epochs, initial_epoch, verbose, callbacks, validation_freq):
         model = self.model
@@ -173,7 +169,7 @@ class Trainer:
                     bar.close()
                 logs = dict(logs)
                 if val is not None and not interrupted.requested and (epoch + 1) % validation_freq == 0:
-                    vals = self._evaluate(val(), cbs=cbs)
+                    vals = self._evaluate(val(), cbs=cbs)   # empty when a validation stream ran out
                     logs.update({"val_" + k: v for k, v in vals.items()})
                 speed = means.seen / elapsed if elapsed > 0 else float("inf")
                 history.timing["seconds"].append(elapsed)
@@ -285,6 +281,8 @@ class Trainer:
         model._ensure_resolved()
         tracker = Progress(verbose).track(steps)
         result = self._evaluate(batches, tracker, cbs)
+        if not result:
+            raise ValueError("evaluate(x=...) got no batches: the stream was empty or used up")
         tracker.close(result)
         return self._result(result, return_dict)
 

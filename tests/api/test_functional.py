@@ -147,7 +147,7 @@ def test_what_functional_models_refuse():
     dense = L.Dense(3)
     h = dense(inp)
     with pytest.raises(ValueError, match="a shared layer's calls read one shape"):
-        dense(L.Input((5,)))
+        fastnn.Model(inp, dense(L.Dense(5)(h)))
     with pytest.raises(TypeError, match=r"call model.predict\(x\)"):
         L.Dense(2)(np.zeros((1, 4)))
     with pytest.raises(ValueError, match="Add expects inputs of one shape"):
@@ -163,6 +163,12 @@ def test_what_functional_models_refuse():
     with pytest.raises(TypeError, match="or a subclass that defines call"):
         fastnn.Model()
     model = fastnn.Model(inp, h)
+    with pytest.raises(ValueError, match="is built for inputs of shape"):
+        dense(L.Input((5,)))
+    with pytest.raises(ValueError, match="belongs to model 'functional'.* do not share layers"):
+        fastnn.Model(inp, L.Dense(2)(h))
+    with pytest.raises(TypeError, match="Add reads several inputs"):
+        fastnn.Sequential([L.Input((4,)), L.Add()])
     with pytest.raises(TypeError, match="add\\(\\) is Sequential's"):
         model.add(L.Dense(2))
 

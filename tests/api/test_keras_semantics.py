@@ -425,10 +425,15 @@ def test_bad_sample_weights_are_refused(bad, error, match):
 
 def test_bad_class_weights_are_refused():
     x, y = _data(n=12)
-    with pytest.raises(TypeError, match="`class_weight` expects a dict"):
+    with pytest.raises(TypeError, match="`class_weight` expects a non-empty dict"):
         _sgd_model(0.1).fit(x, y, class_weight=[1, 2, 3], verbose=0)
     with pytest.raises(ValueError, match="`class_weight` expects finite weights >= 0"):
         _sgd_model(0.1).fit(x, y, class_weight={0: -1.0}, verbose=0)
+    for bad in ({}, {-1: 1.0}, {True: 1.0}):
+        with pytest.raises(TypeError, match="`class_weight` expects a non-empty dict of class index"):
+            _sgd_model(0.1).fit(x, y, class_weight=bad, verbose=0)
+    with pytest.raises(TypeError, match="`class_weight` expects numbers as weights"):
+        _sgd_model(0.1).fit(x, y, class_weight={0: "heavy"}, verbose=0)
 
 
 # -- model files, JSON and clones -------------------------------------------------------------------------
@@ -490,3 +495,50 @@ def test_from_config_classmethods():
     assert fastnn.Model.from_config(graph.get_config()).get_config() == graph.get_config()
     with pytest.raises(TypeError, match="'trainable' expects true or false"):
         layers.Dense.from_config({"units": 2, "trainable": "no"})
+
+
+def test_an_add_that_does_not_fit_leaves_the_model_as_it_was():
+    model = fastnn.Sequential([layers.Input((4,)), layers.Dense(3)])
+    model.set_weights([np.full((4, 3), 7.0), np.ones(3)])
+    with pytest.raises(ValueError, match="Sequential.add: layer 'conv2d'"):
+        model.add(layers.Conv2D(2, 3, name="conv2d"))
+    assert len(model.layers) == 1 and model.built
+    assert np.all(model.get_weights()[0] == 7.0) and model.predict(np.ones((1, 4)))[0] == pytest.approx([29] * 3)
+
+
+def test_a_model_built_layer_by_layer_draws_the_weights_of_one_built_at_once():
+    fastnn.set_seed(3)
+    whole = fastnn.Sequential([layers.Input((4,)), layers.Dense(5), layers.Dense(2)])
+    fastnn.set_seed(3)
+    stepwise = fastnn.Sequential([layers.Input((4,))])
+    stepwise.add(layers.Dense(5))
+    stepwise.add(layers.Dense(2))
+    assert _same(whole.get_weights(), stepwise.get_weights())
+
+
+def test_saving_after_a_trainable_change_without_compile_still_loads(tmp_path):
+    x, y = _data()
+    model = _three()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.get_layer("middle").trainable = False
+    with pytest.warns(RuntimeWarning, match="optimizer state .* is not saved"):
+        model.save(tmp_path / "m.fastnn")
+    loaded = fastnn.load_model(tmp_path / "m.fastnn")
+    assert loaded.get_layer("middle").trainable is False and _same(loaded.get_weights(), model.get_weights())
+
+
+def test_a_batch_norm_frozen_after_compile_trains_until_the_next_compile():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(3, 2, size=(32, 4)).astype(np.float32), rng.integers(0, 3, size=32)
+    model = fastnn.Sequential([layers.Input((4,)), layers.BatchNormalization(name="bn"),
+                               layers.Dense(3, activation="softmax")], seed=0)
+    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    model.get_layer("bn").trainable = False
+    before = model.get_layer("bn").get_weights()
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert not np.array_equal(model.get_layer("bn").get_weights()[2], before[2])   # its moving mean moved
+    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    before = model.get_layer("bn").get_weights()
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert _same(model.get_layer("bn").get_weights(), before)

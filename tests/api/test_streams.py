@@ -127,3 +127,33 @@ def test_what_a_stream_does_not_take():
     unbuilt.compile("sgd", "sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match="needs a model that knows its input shape"):
         unbuilt.fit(Batches(x, y, 5), verbose=0)
+
+
+def test_a_finite_generator_without_steps_stops_after_the_epoch_it_ran_out():
+    x, y = _data()
+    batches = ((x[lo:lo + 5], y[lo:lo + 5]) for lo in range(0, 20, 5))
+    with pytest.warns(RuntimeWarning, match="ran out of data after 0 batches .*not restarted"):
+        history = _model().fit(batches, epochs=3, verbose=0)
+    assert len(history.history["loss"]) == 1
+
+
+def test_a_validation_generator_that_runs_out_warns_and_leaves_the_epoch_without_val_logs():
+    x, y = _data()
+    once = ((x[lo:lo + 5], y[lo:lo + 5]) for lo in range(0, 20, 5))
+    with pytest.warns(RuntimeWarning, match="validation: the input ran out of data after 0 batches"):
+        history = _model().fit(x, y, epochs=4, verbose=0, validation_data=once, validation_freq=2)
+    assert len(history.history["val_loss"]) == 1 and len(history.history["loss"]) == 4
+
+
+def test_arrays_take_a_stream_for_validation_and_steps_per_epoch():
+    x, y = _data()
+    model = _model()
+    history = model.fit(x, y, batch_size=5, epochs=2, steps_per_epoch=2, verbose=0, shuffle=False,
+                        validation_data=Batches(x, y, 10))
+    assert len(history.history["val_loss"]) == 2
+    twin = _model()
+    twin.fit(np.concatenate([x[:10], x[:10]]), np.concatenate([y[:10], y[:10]]), batch_size=5, epochs=1,
+             verbose=0, shuffle=False)                     # 2 batches an epoch, each epoch from the start
+    assert _same(model.get_weights(), twin.get_weights())
+    with pytest.raises(ValueError, match="got no batches"), pytest.warns(RuntimeWarning, match="ran out"):
+        model.evaluate(iter([]), verbose=0)
