@@ -37,6 +37,33 @@ class Weight:
         """Whether the optimizer updates it: a trainable weight of a layer whose `trainable` is True."""
         return self.trainable and (self.layer is None or self.layer.trainable)
 
+    # -- what a Keras variable offers -------------------------------------------------------------
+    @property
+    def path(self):
+        return f"{self.layer.name}/{self.name}" if self.layer is not None else self.name
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    def numpy(self):
+        """A copy of the value, as keras.Variable.numpy()."""
+        return np.array(self.value)
+
+    def assign(self, value):
+        """Set the value in place (keras.Variable.assign): same shape, finite numbers."""
+        value = np.asarray(value)
+        if value.shape != self.shape or value.dtype.kind not in "biuf" or not np.isfinite(value).all():
+            raise ValueError(f"assign: weight {self.path!r} expects finite numbers of shape {self.shape}. "
+                             f"Received: {value.dtype} {value.shape}")
+        self.value[...] = value
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.value, dtype=dtype)
+
+    def __repr__(self):
+        return f"<Weight path={self.path!r} shape={self.shape}>"
+
 
 class KerasTensor:
     """A symbolic value of a functional model (keras.KerasTensor): what fastnn.Input() stands for, and what a
@@ -72,9 +99,14 @@ class Layer:
         self.frozen = False   # trainable was False when the model placed the weights (at build or compile)
 
     # -- construction -------------------------------------------------------------------------
-    def __call__(self, inputs):
+    def __call__(self, inputs, training=None, **kwargs):
         """Called on symbolic values (an Input, or another layer's output; a list for a merge layer): the
-        symbolic output, for fastnn.Model(inputs, outputs). A layer called again shares its weights."""
+        symbolic output, for fastnn.Model(inputs, outputs). A layer called again shares its weights.
+        training is accepted as in Keras's call(); the mode is the one the model runs in (training in fit,
+        inference in evaluate and predict). Other keyword arguments (Keras's mask=...) raise."""
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}(...) called with {sorted(kwargs)}: only inputs and training= "
+                            "are supported")
         many = isinstance(inputs, (list, tuple))
         tensors = [getattr(t, "symbolic", t) for t in (inputs if many else [inputs])]
         if not tensors or not all(isinstance(t, KerasTensor) for t in tensors):
@@ -129,15 +161,16 @@ class Layer:
     # -- weights ------------------------------------------------------------------------------
     @property
     def weights(self):
-        return [w.value for w in self.weights_spec]
+        """The layer's weights as Keras variables (numpy(), assign(), shape, path; np.asarray reads them)."""
+        return list(self.weights_spec)
 
     @property
     def trainable_weights(self):
-        return [w.value for w in self.weights_spec if w.trains]
+        return [w for w in self.weights_spec if w.trains]
 
     @property
     def non_trainable_weights(self):
-        return [w.value for w in self.weights_spec if not w.trains]
+        return [w for w in self.weights_spec if not w.trains]
 
     def get_weights(self):
         return [np.array(w.value) for w in self.weights_spec]

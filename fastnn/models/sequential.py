@@ -6,6 +6,7 @@ one kernel call; every kernel is looked up once, when the model is built, compil
 """
 import copy
 import json
+import re
 import weakref
 
 import numpy as np
@@ -92,16 +93,17 @@ class Sequential:
 
     @property
     def weights(self):
-        """Every weight array, layer by layer (the model's own arrays, not copies; get_weights() copies)."""
-        return [w.value for layer in self._layers for w in layer.weights_spec]
+        """Every weight, layer by layer, as Keras variables (numpy(), assign(), shape, path); get_weights()
+        gives copies of their values."""
+        return [w for layer in self._layers for w in layer.weights_spec]
 
     @property
     def trainable_weights(self):
-        return [w.value for layer in self._layers for w in layer.weights_spec if w.trains]
+        return [w for w in self.weights if w.trains]
 
     @property
     def non_trainable_weights(self):
-        return [w.value for layer in self._layers for w in layer.weights_spec if not w.trains]
+        return [w for w in self.weights if not w.trains]
 
     @property
     def input_shape(self):
@@ -303,8 +305,9 @@ class Sequential:
         for m in metrics or []:
             if m not in _METRIC_NAMES:
                 raise ValueError(f"compile(metrics=...) supports {sorted(_METRIC_NAMES)}. Received: {m!r}")
-            names.append(_METRIC_NAMES[m])
-        self.metrics_names = ["loss", *sorted(set(names))]   # as Keras: what evaluate() returns, in order
+            if _METRIC_NAMES[m] not in map(_METRIC_NAMES.get, names):
+                names.append(m)   # logged under the name given, as Keras does ("acc" stays "acc")
+        self.metrics_names = ["loss", *names]   # as Keras: what evaluate() returns, in order
         if self.built:
             self._apply_trainable()
             self._setup()
@@ -395,12 +398,19 @@ class Sequential:
         self._require_built("count_params")
         return sum(layer.count_params() for layer in self._layers)
 
-    def summary(self, print_fn=None):
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None):
         """Print a Keras-style table: layer (type), output shape, parameter count (and, for a functional
-        model, what each layer reads); and the totals, frozen layers' weights counted as non-trainable."""
+        model, what each layer reads; with show_trainable, whether it trains); and the totals, frozen layers'
+        weights counted as non-trainable. line_length, positions, expand_nested and layer_range are accepted
+        for Keras's signature; the columns fit their contents."""
         self._require_built("summary")
         print_fn = print_fn or print
         header, rows = self._summary_rows()
+        if show_trainable:
+            flags = ["-" if type(layer).__name__ == "InputLayer" else ("Y" if layer.trainable else "N")
+                     for layer in self.layers]
+            header, rows = header + ("Trainable",), [row + (flag,) for row, flag in zip(rows, flags)]
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
         line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
 
@@ -463,5 +473,8 @@ class Sequential:
 
 
 def _snake(name):
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return {"max_pooling2_d": "max_pooling2d", "conv2_d": "conv2d"}.get(out, out)
+    """A class name as Keras names its instances: "MaxPooling2D" -> "max_pooling2d", "MLP" -> "mlp",
+    "MyModel" -> "my_model": a word starts at a capital followed by lower-case letters, or at a capital after a
+    lower-case letter."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()

@@ -9,6 +9,7 @@ asked for, says so in a warning; in fit, training ends there. Each batch is chec
 batch of another dtype or layout is converted into a buffer kept between batches, so fastnn allocates
 nothing per batch once the largest batch has been seen.
 """
+import itertools
 import warnings
 
 import numpy as np
@@ -36,8 +37,25 @@ class StreamBatches:
         self.steps = steps if steps is not None else length
         self.exhausted = False
         self._iterator = source if hasattr(source, "__next__") else None
+        self._pending = None   # a batch read ahead from an iterator (first_shape), yielded first
         self._buffers = {}
         self.batch_size, self.n = None, None
+
+    def first_shape(self):
+        """The shape of the first batch's x, read ahead (to build a model that has not met data yet); a
+        batch taken from an iterator is kept and yielded first."""
+        source = self.source
+        try:
+            if isinstance(source, PyDataset):
+                batch = source[0]
+            elif self._iterator is not None:
+                batch = self._pending = next(self._iterator)
+            else:
+                batch = next(iter(source))
+        except (StopIteration, IndexError):
+            raise ValueError(f"{self.what}(x=...) got no batches: the stream is empty") from None
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return np.shape(_numpy(x))
 
     def epoch(self):
         source = self.source
@@ -45,7 +63,8 @@ class StreamBatches:
             source.on_epoch_begin()
             batches = (source[i] for i in range(len(source)))
         elif self._iterator is not None:
-            batches = self._iterator
+            batches = self._iterator if self._pending is None else itertools.chain([self._pending], self._iterator)
+            self._pending = None
         else:
             batches = iter(source)
         step = 0

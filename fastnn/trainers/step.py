@@ -34,7 +34,8 @@ class LossHead:
         self.sparse = loss.target == "sparse"
         self.k = int(np.prod(out_shape))
         self.binary = not self.sparse and (self.k == 1 or loss.name == "binary_crossentropy")
-        self.accuracy = "accuracy" in metrics_names
+        # the name accuracy is logged under ("accuracy" or "acc", as compile() was given it), or None
+        self.accuracy = next((m for m in metrics_names if m in ("accuracy", "acc")), None)
         self.dtype = dtype
         # A model that outputs probabilities (softmax or sigmoid, from_logits=False) gets Keras's loss on them:
         # the fused kernel works from the logits, then _clip applies Keras's clipping where it bites.

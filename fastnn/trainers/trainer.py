@@ -84,7 +84,7 @@ class Trainer:
         with self._exclusive("fit"):
             if is_stream(x):
                 self._stream_ready(y, "fit", sample_weight=sample_weight, validation_split=validation_split)
-                batches = StreamBatches(model, x, steps_per_epoch, "fit", class_weight=class_weight)
+                batches = self._stream(x, steps_per_epoch, "fit", class_weight=class_weight)
                 val = self._validation_batches(validation_data, validation_steps, val_batch)
                 model._ensure_resolved()
                 return self._fit(batches, val, epochs, initial_epoch, verbose, callbacks, validation_freq)
@@ -107,15 +107,19 @@ class Trainer:
             return self._fit(batches, val, epochs, initial_epoch, verbose, callbacks, validation_freq)
 
     def _stream_ready(self, y, what, sample_weight=None, validation_split=0.0):
-        """Refuse what a stream of batches cannot take, as Keras does; the model must know its input shape."""
+        """Refuse what a stream of batches cannot take, as Keras does."""
         for name, value, ok in (("y", y, y is None), ("sample_weight", sample_weight, sample_weight is None),
                                 ("validation_split", validation_split, not validation_split)):
             if not ok:
                 raise ValueError(f"{what}(x=...) is a generator, PyDataset or DataLoader, whose batches carry the "
                                  f"targets and weights: {name}= is not accepted. Received: {name}={value!r}")
+
+    def _stream(self, source, steps, what, **kwargs):
+        """A StreamBatches over source; a model that has not met data is built from its first batch's shape."""
+        stream = StreamBatches(self.model, source, steps, what, **kwargs)
         if not self.model.built:
-            raise ValueError(f"{what}(x=a generator, PyDataset or DataLoader) needs a model that knows its input "
-                             "shape: start it with fastnn.layers.Input(shape=...)")
+            self.model.build(stream.first_shape()[1:])
+        return stream
 
     def _validation_batches(self, validation_data, steps, batch_size):
         """What validates each epoch: a callable giving an iterable of (step, x, y, weights)."""
@@ -200,7 +204,7 @@ class Trainer:
         """What evaluate and the *_on_batch methods return: the logs, or their values in metrics_names order."""
         if return_dict:
             return logs
-        return [logs["loss"], logs["accuracy"]] if self.head.accuracy else logs["loss"]
+        return [logs["loss"], logs[self.head.accuracy]] if self.head.accuracy else logs["loss"]
 
     def _step(self, context, x, y, w):
         with self._guard.writing:
@@ -232,8 +236,7 @@ class Trainer:
     def _predict_stream(self, source, steps, verbose, callbacks):
         """predict over a stream of batches (x, or tuples whose first item is x): the outputs joined."""
         model = self.model
-        self._stream_ready(None, "predict")
-        stream = StreamBatches(model, source, steps, "predict", targets=False)
+        stream = self._stream(source, steps, "predict", targets=False)
         cbs = self._callbacks(callbacks, "predict", stream.steps, verbose)
         model._ensure_resolved()
         tracker = Progress(verbose).track(stream.steps)
@@ -269,7 +272,7 @@ class Trainer:
         steps = _steps("steps", steps)
         if is_stream(x):
             self._stream_ready(y, "evaluate", sample_weight=sample_weight)
-            source = StreamBatches(model, x, steps, "evaluate")
+            source = self._stream(x, steps, "evaluate")
             batches, steps = source.epoch(), source.steps
         else:
             x = check_x(model, x)
@@ -336,7 +339,7 @@ class _Means:
         self.seen += n
         logs = {"loss": self.loss / self.seen}
         if self.trainer.head.accuracy:
-            logs["accuracy"] = self.correct / self.seen
+            logs[self.trainer.head.accuracy] = self.correct / self.seen
         return logs
 
 

@@ -197,7 +197,7 @@ def test_trainable_counts_in_summary_and_weight_lists_and_applies_at_compile():
     model.summary(print_fn=lines.append)
     assert " Trainable params: 43" in lines and " Non-trainable params: 30" in lines   # 25 + 18, and 30
     assert len(model.trainable_weights) == 4 and len(model.non_trainable_weights) == 2
-    assert len(model.weights) == 6 and model.weights[2] is middle.kernel.value
+    assert len(model.weights) == 6 and model.weights[2] is middle.kernel and model.weights[2].path == "middle/kernel"
     # as in Keras, the change counts from the next compile: until then the layer still trains
     before = middle.get_weights()
     model.train_on_batch(x, y)
@@ -542,3 +542,22 @@ def test_a_batch_norm_frozen_after_compile_trains_until_the_next_compile():
     before = model.get_layer("bn").get_weights()
     model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     assert _same(model.get_layer("bn").get_weights(), before)
+
+
+
+def test_weights_are_keras_variables_and_summary_shows_trainable():
+    model = _three()
+    kernel = model.get_layer("first").kernel
+    assert model.weights[0] is kernel and kernel.shape == (4, 5) and kernel.dtype == np.float32
+    value = kernel.numpy()
+    value[0, 0] = 99.0                                    # a copy
+    assert kernel.numpy()[0, 0] != 99.0 and np.asarray(kernel).shape == (4, 5)
+    kernel.assign(np.ones((4, 5)))
+    assert np.array_equal(model.get_weights()[0], np.ones((4, 5)))
+    with pytest.raises(ValueError, match="assign: weight 'first/kernel' expects finite numbers of shape"):
+        kernel.assign(np.ones((5, 4)))
+    model.get_layer("middle").trainable = False
+    lines = []
+    model.summary(print_fn=lines.append, show_trainable=True, line_length=80, expand_nested=True)
+    assert "Trainable |" in lines[2] and any("middle (Dense)" in line and "| N " in line for line in lines)
+    assert fastnn.Input is layers.Input and fastnn.Model is fastnn.models.Model

@@ -123,10 +123,29 @@ def test_what_a_stream_does_not_take():
         model.fit(iter([(x[:5], y[:5]), (x[:5], y[:5] + 5)]), verbose=0)
     with pytest.raises(ValueError, match="NaN or inf"):
         model.fit(iter([(np.full((2, 4), np.nan), y[:2])]), verbose=0)
-    unbuilt = fastnn.Sequential([layers.Dense(3, activation="softmax")])
-    unbuilt.compile("sgd", "sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match="needs a model that knows its input shape"):
-        unbuilt.fit(Batches(x, y, 5), verbose=0)
+    with pytest.raises(ValueError, match="got no batches: the stream is empty"):
+        fastnn.Sequential([layers.Dense(3)]).predict(iter([]))
+
+
+@pytest.mark.parametrize("make", [lambda x, y: Batches(x, y, 5),
+                                  lambda x, y: iter([(x[lo:lo + 5], y[lo:lo + 5]) for lo in range(0, 20, 5)])])
+def test_a_model_that_has_not_met_data_is_built_from_the_first_batch(make):
+    x, y = _data()
+
+    class Small(fastnn.Model):
+        def __init__(self):
+            super().__init__(seed=0)
+            self.hidden, self.out = layers.Dense(6, activation="relu"), layers.Dense(3, activation="softmax")
+
+        def call(self, inputs, training=None):
+            return self.out(self.hidden(inputs, training=training))
+
+    model = Small()
+    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy", metrics=["acc"])
+    history = model.fit(make(x, y), epochs=1, verbose=0)
+    assert model.input_shape == (None, 4) and model.name == "small"
+    assert set(history.history) == {"loss", "acc"} and len(history.history["loss"]) == 1
+    assert model.metrics_names == ["loss", "acc"] and len(model.evaluate(x, y, verbose=0)) == 2
 
 
 def test_a_finite_generator_without_steps_stops_after_the_epoch_it_ran_out():
