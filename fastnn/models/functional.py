@@ -71,7 +71,6 @@ class Functional(Sequential):
 
     def _declare_layers(self):
         """Build each layer at its first call; a later call must read what the first one read."""
-        self._check_owners()
         shapes, first = [self._input_shape], {}
         for k, inbound in self._nodes:
             layer = self._layers[k]
@@ -87,6 +86,14 @@ class Functional(Sequential):
 
     def _make_graph(self):
         return Graph(Node(self._layers[k], inbound) for k, inbound in self._nodes)
+
+    def _apply(self, tensor):
+        """The model's calls replayed on tensor (the model called inside another one being made)."""
+        values = [tensor]
+        for k, inbound in self._nodes:
+            layer, reads = self._layers[k], [values[v] for v in inbound]
+            values.append(layer(reads if layer.merges else reads[0]))
+        return values[-1]
 
     def _value_names(self):
         """How summary() names each value: the input's name, then each call's layer (name[i] for its call i)."""

@@ -12,7 +12,7 @@ import weakref
 import numpy as np
 
 from .. import backend, losses, optimizers, saving_lib
-from ..layers import InputLayer, Layer
+from ..layers import InputLayer, KerasTensor, Layer
 from ..trainers import Trainer
 from ..utils import check_int, floatx, make_rng
 from .graph import Graph
@@ -198,21 +198,10 @@ class Sequential:
         self._declare_layers()
 
     def _declare_layers(self):
-        self._check_owners()
         shape = self._input_shape
         for layer in self._layers:
             self._build_layer(layer, shape)
             shape = layer.output_shape
-
-    def _check_owners(self):
-        """A layer's weights live in one model's buffers: refuse a layer another model still holds."""
-        for layer in self._layers:
-            owner = getattr(layer, "_model", None)
-            other = owner() if owner is not None else None
-            if other is not None and other is not self and any(layer is mine for mine in other._layers):
-                raise ValueError(f"layer {layer.name!r} belongs to model {other.name!r}: fastnn models do not share "
-                                 "layers yet (a layer's weights live in one model's buffers); build this model from "
-                                 "new layers (fastnn.models.clone_model copies an architecture)")
 
     def _build_layer(self, layer, shape):
         """Declare layer's weights for its per-sample input shape (a list of them for a merge layer)."""
@@ -277,8 +266,28 @@ class Sequential:
             self.optimizer.resolve()
 
     def _ensure_resolved(self):
-        if backend.get_backend() != self._backend:
+        """Before a fit, evaluate or predict: the kernels of the current backend, and the model's own weights."""
+        if not self._holds_weights():
+            self._retake_weights()
+        elif backend.get_backend() != self._backend:
             self._setup()
+
+    def _holds_weights(self):
+        return all(getattr(layer, "_model", lambda: None)() is self for layer in self._layers)
+
+    def _retake_weights(self):
+        """Layers shared with another model (one called inside the other, or two models built from the same
+        layers) have their weights in the buffers of the model that ran last: take them back, values kept,
+        and the optimizer's state where it still fits. Models share layers this way one at a time: a model
+        runs on the weights as the last other one left them."""
+        state = self.optimizer.get_state() if self.optimizer is not None and self.optimizer._param is not None \
+            else None
+        self._place_weights(None, {(id(w.layer), w.name): w.value.copy()
+                                   for layer in self._layers for w in layer.weights_spec})
+        self.graph = self._make_graph()
+        self._setup()
+        if state is not None and all(np.shape(v) == self._params.shape for k, v in state.items() if k != "iterations"):
+            self.optimizer.set_state(state)
 
     # -- compile ------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -360,8 +369,21 @@ class Sequential:
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=len(np.asarray(x)))
 
-    def __call__(self, x):
+    def __call__(self, x, training=None):
+        """On data, predict(x) in one batch; on a symbolic value (a functional model being made), the model's
+        layers applied to it, so that the new model contains them (Keras's transfer-learning pattern,
+        base_model(inputs, training=False)); the two models then share those layers' weights."""
+        symbolic = getattr(x, "symbolic", x)
+        if isinstance(symbolic, KerasTensor):
+            if not self.built:
+                self.build(symbolic.per_sample)
+            return self._apply(symbolic)
         return self.predict(x, batch_size=max(1, len(np.asarray(x))))
+
+    def _apply(self, tensor):
+        for layer in self._layers:
+            tensor = layer(tensor)
+        return tensor
 
     # -- weights ------------------------------------------------------------------------------
     def _require_built(self, what):

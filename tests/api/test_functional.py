@@ -165,8 +165,6 @@ def test_what_functional_models_refuse():
     model = fastnn.Model(inp, h)
     with pytest.raises(ValueError, match="is built for inputs of shape"):
         dense(L.Input((5,)))
-    with pytest.raises(ValueError, match="belongs to model 'functional'.* do not share layers"):
-        fastnn.Model(inp, L.Dense(2)(h))
     with pytest.raises(TypeError, match="Add reads several inputs"):
         fastnn.Sequential([L.Input((4,)), L.Add()])
     with pytest.raises(TypeError, match="add\\(\\) is Sequential's"):
@@ -230,3 +228,41 @@ def test_a_subclassed_model_builds_on_build_and_saves_as_functional(tmp_path):
     model.save(tmp_path / "sub.fastnn")
     loaded = fastnn.load_model(tmp_path / "sub.fastnn")
     assert isinstance(loaded, fastnn.models.Functional) and loaded.get_config() == model.get_config()
+
+
+def test_transfer_learning_with_a_model_called_as_a_layer():
+    x, y = _data(n=32)
+    base = fastnn.Sequential([L.Input((4,)), L.Dense(8, activation="relu"), L.Dense(6, activation="relu")], seed=0)
+    base.compile(optimizers.SGD(0.1), "mse")
+    features = base.predict(x)
+    base.trainable = False
+    inputs = L.Input((4,))
+    model = fastnn.Model(inputs, L.Dense(3, activation="softmax")(base(inputs, training=False)), seed=1)
+    model.compile(optimizers.SGD(0.5), "sparse_categorical_crossentropy")
+    assert len(model.layers) == 4 and len(model.trainable_weights) == 2
+    model.fit(x, y, epochs=3, verbose=0)
+    np.testing.assert_array_equal(base.predict(x), features)        # frozen: the base's weights as they were
+    base.trainable = True                                           # fine-tune everything, at a low rate
+    model.compile(optimizers.SGD(0.01), "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, verbose=0)
+    tuned = base.predict(x)                                         # the base runs on the weights the model trained
+    assert not np.array_equal(tuned, features)
+    np.testing.assert_array_equal(tuned, fastnn.Model(inputs, base(inputs)).predict(x))
+
+
+def test_two_models_built_from_the_same_layers_share_their_weights():
+    x, y = _data(n=32)
+    inputs = L.Input((4,))
+    code = L.Dense(2, activation="tanh", name="code")(L.Dense(6, activation="relu")(inputs))
+    encoder = fastnn.Model(inputs, code)
+    autoencoder = fastnn.Model(inputs, L.Dense(4)(code))
+    autoencoder.compile("adam", "mse")
+    before = encoder.predict(x)
+    autoencoder.fit(x, x, epochs=3, verbose=0)
+    after = encoder.predict(x)
+    assert not np.array_equal(before, after)                        # the encoder sees the training
+    reconstructed = autoencoder.predict(x)
+    encoder.compile(optimizers.SGD(0.1), "mse")
+    encoder.fit(x, np.zeros((32, 2)), epochs=1, verbose=0)          # and trains the shared layers in turn
+    assert not np.array_equal(autoencoder.predict(x), reconstructed)
+    assert autoencoder.get_layer("code") is encoder.get_layer("code")
