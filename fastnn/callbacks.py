@@ -187,12 +187,20 @@ class ModelCheckpoint(_Monitor):
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
             value = self._value(logs)
-            if value is None or not self._improved(value):
+            if value is None:
                 return
+            if not self._improved(value):
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
+                return
+            if self.verbose:
+                before = float("inf") if self.mode == "min" else float("-inf")
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from "
+                      f"{before if self.best is None else self.best:.5f} to {value:.5f}, saving model to {path}")
             self.best = value
+        elif self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
         self.model.save(path)
-        if self.verbose:
-            print(f"Epoch {epoch + 1}: saved model to {path}")
 
 
 class ReduceLROnPlateau(_Monitor):

@@ -284,3 +284,14 @@ def test_validation_split_is_stratified(seed):
     p = model.predict(x[:1])[0].astype(np.float64)
     assert history.history["val_accuracy"] == [pytest.approx(0.9)]
     assert history.history["val_loss"][0] == pytest.approx(-(0.9 * np.log(p[0]) + 0.1 * np.log(p[1])), rel=1e-5)
+
+
+def test_model_checkpoint_verbose_says_what_keras_says(tmp_path, capsys):
+    x, y = _data()
+    script = Script("val_loss", [0.5, 0.7, 0.25])
+    check = callbacks.ModelCheckpoint(tmp_path / "best.fastnn", save_best_only=True, verbose=1)
+    _model().fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[script, check])
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"Epoch 1: val_loss improved from inf to 0.50000, saving model to {tmp_path / 'best.fastnn'}",
+                   "Epoch 2: val_loss did not improve from 0.50000",
+                   f"Epoch 3: val_loss improved from 0.50000 to 0.25000, saving model to {tmp_path / 'best.fastnn'}"]
