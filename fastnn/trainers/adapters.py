@@ -101,23 +101,32 @@ class StreamBatches:
             raise ValueError(f"{where} expects a tuple (x, y) or (x, y, sample_weight). "
                              f"Received: {type(batch).__name__}")
         x = self._array(batch[0], "x", where)
-        y = check_y(self.model, _numpy(batch[1]), len(x), name=f"{where}: y")
+        y = _numpy(batch[1])
+        sparse = self.model.loss.target == "sparse"
+        if y.dtype.kind in "iu" if sparse else y.dtype.kind == "f":   # labels as int64, targets as x's type
+            y = self._converted(y, "y", np.int64 if sparse else self.model.dtype)
+        y = check_y(self.model, y, len(x), name=f"{where}: y")
         w = sample_weights(self.model, y, len(x), _numpy(batch[2]) if len(batch) == 3 else None, self.class_weight,
                            name=f"{where}: sample_weight")
         return x, y, w
 
     def _array(self, x, key, where):
-        """x checked, in the model's dtype and C order: as it is when it already is, else copied into a
-        buffer kept for the next batches."""
+        """x checked, in the model's dtype and C order (_converted)."""
         x = _numpy(x)
-        if (x.ndim and x.dtype.kind in "biuf" and self.model.built
-                and (x.dtype != self.model.dtype or not x.flags.c_contiguous)):
-            buf = self._buffers.get(key)
-            if buf is None or len(buf) < len(x) or buf.shape[1:] != x.shape[1:]:
-                buf = self._buffers[key] = np.empty(x.shape, self.model.dtype)
-            np.copyto(buf[:len(x)], x, casting="unsafe")
-            x = buf[:len(x)]
+        if x.dtype.kind in "biuf" and self.model.built:
+            x = self._converted(x, key, self.model.dtype)
         return check_x(self.model, x, name=f"{where}: x")
+
+    def _converted(self, a, key, dtype):
+        """a in dtype and C order: as it is when it already is, else copied into a buffer kept for the next
+        batches (allocated again only for a larger batch or another shape)."""
+        if a.ndim and (a.dtype != dtype or not a.flags.c_contiguous):
+            buf = self._buffers.get(key)
+            if buf is None or len(buf) < len(a) or buf.shape[1:] != a.shape[1:] or buf.dtype != dtype:
+                buf = self._buffers[key] = np.empty(a.shape, dtype)
+            np.copyto(buf[:len(a)], a, casting="unsafe")
+            a = buf[:len(a)]
+        return a
 
 
 def _numpy(value):

@@ -176,3 +176,15 @@ def test_arrays_take_a_stream_for_validation_and_steps_per_epoch():
     assert _same(model.get_weights(), twin.get_weights())
     with pytest.raises(ValueError, match="got no batches"), pytest.warns(RuntimeWarning, match="ran out"):
         model.evaluate(iter([]), verbose=0)
+
+
+def test_batches_of_other_dtypes_are_converted_into_buffers_kept_between_batches():
+    from fastnn.trainers.adapters import StreamBatches
+    rng = np.random.default_rng(0)
+    x, y = rng.random((96, 4)), rng.integers(0, 3, 96).astype(np.int32)   # float64 and int32: converted
+    stream = StreamBatches(_model(), iter([(x[lo:lo + 32], y[lo:lo + 32]) for lo in range(0, 96, 32)]), None, "fit")
+    seen = [(xb, yb) for _, xb, yb, _ in stream.epoch()]
+    assert all(xb.dtype == np.float32 and yb.dtype == np.int64 for xb, yb in seen)
+    assert all(np.shares_memory(xb, stream._buffers["x"]) and np.shares_memory(yb, stream._buffers["y"])
+               for xb, yb in seen)                       # one buffer each, reused by every batch
+    np.testing.assert_array_equal(seen[-1][1], y[64:])
