@@ -6,7 +6,7 @@ callback bookkeeping across those fits (on_train_begin/end once, params["epochs"
 
 Legend: N images, H rows, W columns.
 """
-from ..callbacks import HOOKS, Callback, History
+from ..callbacks import HOOKS, Callback, History, check_callbacks
 from ..utils import check_int
 
 
@@ -63,11 +63,7 @@ def augmented_epochs(model, x, y, augment, epochs, callbacks=None, **fit_kwargs)
         if name in fit_kwargs:
             raise ValueError(f"augmented_epochs does not accept {name}= in fit_kwargs ({why}). Received: "
                              f"{name}={fit_kwargs[name]!r}")
-    callbacks = list(callbacks or [])
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"augmented_epochs(callbacks=...) expects fastnn.callbacks.Callback instances. "
-                            f"Received: {cb!r}")
+    callbacks = check_callbacks(callbacks, "augmented_epochs")
     history = History()
     forward = _EpochCallbacks(callbacks, epochs)
     forward.set_model(model)

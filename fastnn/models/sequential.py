@@ -95,15 +95,15 @@ class Sequential:
     def weights(self):
         """Every weight, layer by layer, as Keras variables (numpy(), assign(), shape, path); get_weights()
         gives copies of their values."""
-        return [w for layer in self._layers for w in layer.weights_spec]
+        return [w for layer in self._layers for w in layer.weights]
 
     @property
     def trainable_weights(self):
-        return [w for w in self.weights if w.trains]
+        return [w for layer in self._layers for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self):
-        return [w for w in self.weights if not w.trains]
+        return [w for layer in self._layers for w in layer.non_trainable_weights]
 
     @property
     def input_shape(self):

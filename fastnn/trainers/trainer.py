@@ -97,7 +97,7 @@ class Trainer:
             if validation_split:
                 train_idx, val_idx = stratified_split(y if model.loss.target == "sparse" else class_of(y),
                                                        validation_split, model._rng)
-                val = _array_batches(x[val_idx], y[val_idx], None if sw is None else sw[val_idx], val_batch)
+                val = _in_order(x[val_idx], y[val_idx], None if sw is None else sw[val_idx], val_batch)
                 x, y, sw = x[train_idx], y[train_idx], None if sw is None else sw[train_idx]
             else:
                 val = self._validation_batches(validation_data, validation_steps, val_batch)
@@ -127,7 +127,7 @@ class Trainer:
             return None
         if is_stream(validation_data):
             return StreamBatches(self.model, validation_data, steps, "validation").epoch
-        return _array_batches(*check_validation_data(self.model, validation_data), batch_size, steps)
+        return _in_order(*check_validation_data(self.model, validation_data), batch_size, steps)
 
     def _fit(self, batches, val, epochs, initial_epoch, verbose, callbacks, validation_freq):
         model = self.model
@@ -278,7 +278,7 @@ class Trainer:
             x = check_x(model, x)
             y = check_y(model, y, len(x))
             w = sample_weights(model, y, len(x), sample_weight)
-            batches = _array_batches(x, y, w, batch_size, steps)()
+            batches = _in_order(x, y, w, batch_size, steps)()
             steps = min(num_batches(len(x), batch_size), steps or len(x))
         cbs = self._callbacks(callbacks, "evaluate", steps, verbose)
         model._ensure_resolved()
@@ -347,14 +347,9 @@ def _steps(name, steps):
     return None if steps is None else check_int(name, steps, minimum=1)
 
 
-def _array_batches(x, y, w, batch_size, steps=None):
+def _in_order(x, y, w, batch_size, steps=None):
     """A callable giving the batches of arrays in order, (step, x, y, weights or None), at most `steps`."""
-    def batches():
-        for step, (lo, hi) in enumerate(batch_bounds(len(x), batch_size)):
-            if steps is not None and step >= steps:
-                return
-            yield step, x[lo:hi], y[lo:hi], None if w is None else w[lo:hi]
-    return batches
+    return EpochIterator(x, y, batch_size, False, None, w, steps).epoch
 
 
 class _Exclusive:

@@ -13,6 +13,8 @@ import pytest
 import fastnn
 from fastnn import callbacks, layers, optimizers
 
+from .scripted import Script
+
 
 pytestmark = pytest.mark.usefixtures("numpy_backend")   # tests/conftest.py
 
@@ -27,18 +29,6 @@ def _model(learning_rate=0.1, seed=0):
                                layers.Dense(3, activation="softmax")], seed=seed)
     model.compile(optimizers.SGD(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
-
-
-class Script(callbacks.Callback):
-    """Sets logs[monitor] to values[epoch] at each epoch end and keeps a copy of the weights then."""
-
-    def __init__(self, monitor, values):
-        super().__init__()
-        self.monitor, self.values, self.weights = monitor, values, []
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs[self.monitor] = self.values[epoch]
-        self.weights.append(self.model.get_weights())
 
 
 class Recorder(callbacks.Callback):

@@ -6,6 +6,8 @@ import pytest
 import fastnn
 from fastnn import callbacks, layers, optimizers
 
+from .scripted import Script
+
 pytestmark = pytest.mark.usefixtures("numpy_backend")   # tests/conftest.py
 
 
@@ -89,18 +91,6 @@ def test_evaluate_and_predict_take_callbacks():
         model.evaluate(x, y, callbacks=[print])
     with pytest.raises(TypeError, match=r"predict\(callbacks=...\) expects a list"):
         model.predict(x, callbacks=every)
-
-
-class Script(callbacks.Callback):
-    """Sets logs[monitor] to values[epoch] at each epoch end and keeps a copy of the weights then."""
-
-    def __init__(self, monitor, values):
-        super().__init__()
-        self.monitor, self.values, self.weights = monitor, values, []
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs[self.monitor] = self.values[epoch]
-        self.weights.append(self.model.get_weights())
 
 
 def _same(a, b):
