@@ -2,7 +2,8 @@
 trained here runs in onnxruntime, or anything else that reads ONNX, with no fastnn installed.
 
 The graph takes "input" (batch, *input_shape) in the model's float type and gives "output" (batch,
-*output_shape): the model's predict(), with any final softmax or sigmoid kept. Layers map to standard
+*output_shape): the model's predict(), with any final softmax or sigmoid kept. A model of several inputs
+or outputs names them as its Inputs and outputs are named (model.output_names, or the keys of a dict). Layers map to standard
 operators (opset 17): Dense to MatMul and Add; Conv2D and MaxPooling2D, which fastnn runs channels-last, to
 Conv and MaxPool between two Transposes (NHWC <-> NCHW; runtimes fuse them away); BatchNormalization to
 its inference form, a Mul and an Add per channel; Dropout to Identity; the merge layers to Sum, Sub, Mul,
@@ -48,15 +49,21 @@ class _Builder:
 
     def graph(self):
         model, helper = self.model, self.helper
-        names = ["input"]
-        for i, node in enumerate(model.graph.nodes):
+        graph = model.graph
+        ins = ["input"] if graph.n_inputs == 1 else list(model._input_names)
+        outs = ["output"] if len(graph.outputs) == 1 else list(model._output_keys)
+        names = list(ins)
+        for i, node in enumerate(graph.nodes):
             inputs = [names[v] for v in node.inputs]
             names.append(self.layer(node.layer, inputs if node.layer.merges else inputs[0]))
-        self.op("Identity", [names[model.graph.output]], "output")
+        for v, name in zip(graph.outputs, outs):
+            self.op("Identity", [names[v]], name)
         elem = helper.np_dtype_to_tensor_dtype(self.dtype)
-        x = helper.make_tensor_value_info("input", elem, [None, *model.input_shape[1:]])
-        y = helper.make_tensor_value_info("output", elem, [None, *model.output_shape[1:]])
-        return helper.make_graph(self.nodes, model.name, [x], [y], self.initializers)
+        xs = [helper.make_tensor_value_info(name, elem, [None, *shape])
+              for name, shape in zip(ins, model._input_shapes)]
+        ys = [helper.make_tensor_value_info(name, elem, [None, *shape])
+              for name, shape in zip(outs, model._output_shapes)]
+        return helper.make_graph(self.nodes, model.name, xs, ys, self.initializers)
 
     # -- emitting ---------------------------------------------------------------------------------
     def fresh(self, hint):

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from . import optimizers
+from . import losses, optimizers
 from .errors import CorruptFileError
 from .models.spec import model_from_config
 from .saving_lib import load_weights, read_model_file, save_model, save_weights
@@ -50,7 +50,9 @@ def load_model(filepath, compile=True):
         model.build()
         model.set_weights([arrays[f"weights/{i}"] for i in range(len(specs))])
         if compile and cc is not None:
-            model.compile(optimizer=optimizer, loss=cc["loss"], metrics=cc["metrics"])
+            several = isinstance(cc["loss"], list)
+            model.compile(optimizer=optimizer, metrics=cc["metrics"], loss_weights=cc.get("loss_weights"),
+                          loss=[losses.get(c) for c in cc["loss"]] if several else losses.get(cc["loss"]))
             opt = model.optimizer
             if opt.uses_gradients and all(f"optimizer/{k}" in arrays for k in opt.state_names):
                 opt.set_state({"iterations": cc.get("iterations", 0),

@@ -60,8 +60,14 @@ def save_model(model, filepath, include_optimizer=True):
     config = {"format": FORMAT, "model": model.get_config()}
     arrays = {f"weights/{i}": w for i, w in enumerate(model.get_weights())}
     if model.loss is not None:
-        config["compile"] = {"loss": model.loss.get_config(), "optimizer": model.optimizer.get_config(),
-                             "metrics": [m for m in model.metrics_names if m != "loss"]}
+        targets = model._targets
+        if len(targets) == 1:
+            compiled = {"loss": targets[0].loss.get_config(), "metrics": targets[0].metrics,
+                        "loss_weights": targets[0].weight}
+        else:   # per output, in order
+            compiled = {"loss": [t.loss.get_config() for t in targets], "metrics": [t.metrics for t in targets],
+                        "loss_weights": [t.weight for t in targets]}
+        config["compile"] = {**compiled, "optimizer": model.optimizer.get_config()}
         if include_optimizer and model.optimizer.uses_gradients and model._placed != model._trains():
             warnings.warn(f"save: a layer's trainable changed since compile(), so the optimizer state (sized for "
                           f"the weights compile() set to train) is not saved in {filepath!r}; compile() again to "

@@ -25,7 +25,8 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     lines = [f'digraph "{_quote(model.name)}" {{', f"  graph [rankdir={rankdir}, dpi={int(dpi)}];",
              '  node [shape=record, fontname="Helvetica"];']
     lines += [f'  layer{i} [label="{_label(model, layer, **shown)}"];' for i, layer in enumerate(listed)]
-    producers = ["layer0"] + [box[id(node.layer)] for node in model.graph.nodes]
+    inputs = [f"layer{i}" for i in range(model.graph.n_inputs)]   # the input boxes come first
+    producers = inputs + [box[id(node.layer)] for node in model.graph.nodes]
     edges = []
     for node in model.graph.nodes:
         for v in node.inputs:

@@ -6,18 +6,26 @@ one kernel call; every kernel is looked up once, when the model is built, compil
 """
 import copy
 import json
+import numbers
 import re
 import weakref
+from collections import namedtuple
 
 import numpy as np
 
 from .. import backend, losses, optimizers, saving_lib
 from ..layers import InputLayer, KerasTensor, Layer
 from ..trainers import Trainer
+from ..trainers.data import by_key, check_x, rows
 from ..utils import check_int, floatx, make_rng
 from .graph import Graph
 
 _METRIC_NAMES = {"accuracy": "accuracy", "acc": "accuracy"}
+
+
+class Target(namedtuple("Target", "name loss weight metrics")):
+    """What compile() set for one output: its name in the logs (None for a model of one output), its Loss,
+    its weight in the model's loss, and its metrics' names (as given: "acc" stays "acc")."""
 
 
 class Sequential:
@@ -44,6 +52,7 @@ class Sequential:
         self.optimizer = None
         self.loss = None
         self.metrics_names = []
+        self._targets = None   # compile()'s Target per output
         self.stop_training = False
         self.history = None
         self._trainer = Trainer(self)
@@ -112,6 +121,31 @@ class Sequential:
     @property
     def output_shape(self):
         return (self._batch_size,) + self._layers[-1].output_shape if self.built else None
+
+    # what the trainer and the data checks read, for models of one or several inputs and outputs
+    @property
+    def _input_shapes(self):
+        """The per-sample shape of each input, in order."""
+        return [self._input_shape]
+
+    @property
+    def _input_names(self):
+        """What x given as a dict is keyed by, per input (a Sequential's input has no name)."""
+        return [None]
+
+    @property
+    def _output_keys(self):
+        """What targets, losses and metrics given as dicts are keyed by, per output: its layer's name."""
+        return [self._layers[-1].name if self._layers else None]
+
+    @property
+    def _output_shapes(self):
+        """The per-sample shape of each output, in order (once built)."""
+        return [self._layers[-1].output_shape]
+
+    def _structured(self, outputs):
+        """A list of arrays, one per output, as predict() returns them: the array itself for one output."""
+        return outputs[0]
 
     def add(self, layer, rebuild=True):
         """Append a layer (an Input() first, or give the first layer input_shape=). As in Keras, a model whose
@@ -297,9 +331,9 @@ class Sequential:
 
         run_eagerly, steps_per_execution, jit_compile and auto_scale_loss are accepted and change nothing:
         fastnn's step is always compiled kernels, one batch per step, in float32 or float64."""
-        if loss_weights is not None or weighted_metrics is not None:
-            raise NotImplementedError("compile(loss_weights=..., weighted_metrics=...) is not supported yet. "
-                                      f"Received: loss_weights={loss_weights!r}, weighted_metrics={weighted_metrics!r}")
+        if weighted_metrics is not None:
+            raise NotImplementedError("compile(weighted_metrics=...) is not supported; sample weights weigh the "
+                                      f"loss only. Received: weighted_metrics={weighted_metrics!r}")
         steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1, owner="compile")
         for name, value in (("run_eagerly", run_eagerly), ("auto_scale_loss", auto_scale_loss)):
             if not isinstance(value, bool):
@@ -308,15 +342,16 @@ class Sequential:
             raise TypeError(f"compile(jit_compile=...) expects a bool or 'auto'. Received: jit_compile={jit_compile!r}")
         if loss is None:
             raise ValueError("compile(loss=...) is required, e.g. 'sparse_categorical_crossentropy'. Received: None")
-        self.loss = losses.get(loss)
+        keys = self._output_keys
+        targets = _targets(keys, loss, loss_weights, metrics)
         self.optimizer = optimizers.get(optimizer)
-        names = []
-        for m in metrics or []:
-            if m not in _METRIC_NAMES:
-                raise ValueError(f"compile(metrics=...) supports {sorted(_METRIC_NAMES)}. Received: {m!r}")
-            if _METRIC_NAMES[m] not in map(_METRIC_NAMES.get, names):
-                names.append(m)   # logged under the name given, as Keras does ("acc" stays "acc")
-        self.metrics_names = ["loss", *names]   # as Keras: what evaluate() returns, in order
+        self._targets = targets
+        self.loss = targets[0].loss if len(targets) == 1 else [t.loss for t in targets]
+        # as Keras: what evaluate() returns, in order: the loss, each output's (several outputs), the metrics
+        self.metrics_names = ["loss"]
+        if len(targets) > 1:
+            self.metrics_names += [f"{t.name}_loss" for t in targets]
+        self.metrics_names += [m if t.name is None else f"{t.name}_{m}" for t in targets for m in t.metrics]
         if self.built:
             self._apply_trainable()
             self._setup()
@@ -367,18 +402,20 @@ class Sequential:
         return self._trainer.predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=len(np.asarray(x)))
+        return self.predict(x, batch_size=rows(check_x(self, x)))
 
     def __call__(self, x, training=None):
         """On data, predict(x) in one batch; on a symbolic value (a functional model being made), the model's
         layers applied to it, so that the new model contains them (Keras's transfer-learning pattern,
         base_model(inputs, training=False)); the two models then share those layers' weights."""
-        symbolic = getattr(x, "symbolic", x)
+        symbolic = _symbolic(x)
         if isinstance(symbolic, KerasTensor):
             if not self.built:
                 self.build(symbolic.per_sample)
             return self._apply(symbolic)
-        return self.predict(x, batch_size=max(1, len(np.asarray(x))))
+        if symbolic is not None:   # a list or dict of symbolic values: the inputs of a model of several
+            return self._apply(symbolic)
+        return self.predict(x, batch_size=max(1, rows(check_x(self, x))))
 
     def _apply(self, tensor):
         for layer in self._layers:
@@ -494,9 +531,83 @@ class Sequential:
         return json.dumps({"class_name": self.config_class, "config": self.get_config()}, **kwargs)
 
 
+def _symbolic(x):
+    """x's symbolic value(s) (an Input stands for its value): one KerasTensor, a list or dict of them, or
+    None when x is data."""
+    if isinstance(x, dict):
+        parts = {k: getattr(v, "symbolic", v) for k, v in x.items()}
+        return parts if parts and all(isinstance(v, KerasTensor) for v in parts.values()) else None
+    if isinstance(x, (list, tuple)):
+        parts = [getattr(v, "symbolic", v) for v in x]
+        return parts if parts and all(isinstance(v, KerasTensor) for v in parts) else None
+    x = getattr(x, "symbolic", x)
+    return x if isinstance(x, KerasTensor) else None
+
+
 def _snake(name):
     """A class name as Keras names its instances: "MaxPooling2D" -> "max_pooling2d", "MLP" -> "mlp",
     "MyModel" -> "my_model": a word starts at a capital followed by lower-case letters, or at a capital after a
     lower-case letter."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _targets(keys, loss, loss_weights, metrics):
+    """A Target per output (keys: the outputs' names) from compile()'s loss, loss_weights and metrics, each
+    given as Keras takes them: one value for a model of one output; for several, a list in the outputs'
+    order or a dict keyed by their names (a single loss serves every output; loss_weights a dict may leave
+    outputs out, which weigh 1)."""
+    several = len(keys) > 1
+    if several and not isinstance(loss, (list, tuple, dict)):
+        loss = [loss] * len(keys)
+    if several or (isinstance(loss, dict) and set(loss) == set(keys)) or (
+            isinstance(loss, (list, tuple)) and len(loss) == 1):
+        loss = _per_output("loss", loss, keys)
+    else:
+        loss = [loss]
+    if any(item is None for item in loss):
+        raise ValueError(f"compile(loss=...) expects a loss for every output {list(keys)}; an output without one "
+                         f"is not supported. Received: loss={loss!r}")
+    if loss_weights is None:
+        weights = [1.0] * len(keys)
+    elif isinstance(loss_weights, dict):
+        unknown = sorted(set(loss_weights) - set(keys), key=str)
+        if unknown:
+            raise ValueError(f"compile(loss_weights=...) expects a dict keyed by the outputs' names {list(keys)}. "
+                             f"Received: unknown keys {unknown}")
+        weights = [loss_weights.get(k, 1.0) for k in keys]
+    elif isinstance(loss_weights, (list, tuple)):
+        weights = _per_output("loss_weights", loss_weights, keys)
+    elif not several:
+        weights = [loss_weights]
+    else:
+        raise TypeError(f"compile(loss_weights=...) expects a list or a dict of one weight per output {list(keys)}. "
+                        f"Received: {loss_weights!r}")
+    for w in weights:
+        if not isinstance(w, numbers.Real) or isinstance(w, bool) or not (w >= 0 and w < float("inf")):
+            raise ValueError(f"compile(loss_weights=...) expects finite numbers >= 0. Received: {loss_weights!r}")
+    if metrics is None:
+        per = [[] for _ in keys]
+    elif several:
+        per = [[] if m is None else [m] if isinstance(m, str) else list(m)
+               for m in _per_output("metrics", metrics, keys)]
+    else:
+        if isinstance(metrics, dict):
+            metrics = _per_output("metrics", metrics, keys)[0]
+        per = [[] if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)]
+    names = []
+    for given in per:
+        kept = []
+        for m in given:
+            if m not in _METRIC_NAMES:
+                raise ValueError(f"compile(metrics=...) supports {sorted(_METRIC_NAMES)}. Received: {m!r}")
+            if _METRIC_NAMES[m] not in map(_METRIC_NAMES.get, kept):
+                kept.append(m)   # logged under the name given, as Keras does ("acc" stays "acc")
+        names.append(kept)
+    return [Target(k if several else None, losses.get(fn), float(w), m)
+            for k, fn, w, m in zip(keys, loss, weights, names)]
+
+
+def _per_output(what, value, keys):
+    """compile()'s value for `what` as a list with one item per output (data.by_key)."""
+    return by_key(value, keys, "output", f"compile({what}=...)", item="entry")

@@ -10,7 +10,8 @@ from .. import layers
 from .functional import Functional
 from .sequential import Sequential
 
-_SPEC_KEYS = {"input_shape", "batch_size", "layers", "name", "seed", "dtype", "input_name", "node_layers", "inbound"}
+_SPEC_KEYS = {"input_shape", "batch_size", "layers", "name", "seed", "dtype", "input_name", "node_layers", "inbound",
+              "inputs", "outputs", "output_keys"}
 
 
 def from_spec(path, seed=None):
@@ -103,19 +104,31 @@ def model_from_config(config, where="model_from_config", seed=None, build=True):
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{where}: layers[{i}] ({entry['class_name']}): {exc}") from None
     if "inbound" in spec or "node_layers" in spec:
+        try:
+            sources = _inputs(spec, shape)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        first = len(sources)
         inbound, node_layers = spec.get("inbound"), spec.get("node_layers")
         if not _is_int_list(node_layers, len(built)) or sorted(set(node_layers)) != list(range(len(built))):
             raise ValueError(f"{where}: 'node_layers' expects, per call, the index of the layer it calls (every layer "
                              f"called at least once). Received: {node_layers!r}")
         if (not isinstance(inbound, list) or len(inbound) != len(node_layers)
-                or not all(_is_int_list(reads, i + 1) and reads for i, reads in enumerate(inbound))):
-            raise ValueError(f"{where}: 'inbound' expects, per call, a list of the values it reads (0: the input, "
-                             f"i + 1: call i's output, each before the call). Received: {inbound!r}")
+                or not all(_is_int_list(reads, first + i) and reads for i, reads in enumerate(inbound))):
+            raise ValueError(f"{where}: 'inbound' expects, per call, a list of the values it reads (the inputs "
+                             f"0..{first - 1}, then {first} + i: call i's output, each before the call). "
+                             f"Received: {inbound!r}")
+        outputs, keys = spec.get("outputs"), spec.get("output_keys")
+        if outputs is not None and (not _is_int_list(outputs, first + len(node_layers)) or not outputs):
+            raise ValueError(f"{where}: 'outputs' expects a list of the values that are the model's outputs. "
+                             f"Received: {outputs!r}")
+        if keys is not None and (not isinstance(keys, list) or not all(isinstance(k, str) for k in keys)
+                                 or len(keys) != len(outputs or [None])):
+            raise ValueError(f"{where}: 'output_keys' expects a name per output. Received: {keys!r}")
         try:
-            first = layers.Input(tuple(shape), batch_size=spec.get("batch_size"), name=spec.get("input_name"))
-            return Functional.from_parts(first, built, node_layers, inbound, name=spec.get("name"),
-                                         seed=spec.get("seed") if seed is None else seed, dtype=spec.get("dtype"),
-                                         build=build)
+            return Functional.from_parts(sources, built, node_layers, inbound, outputs=outputs, output_keys=keys,
+                                         name=spec.get("name"), seed=spec.get("seed") if seed is None else seed,
+                                         dtype=spec.get("dtype"), build=build)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{where}: {exc}") from None
     try:
@@ -127,6 +140,19 @@ def model_from_config(config, where="model_from_config", seed=None, build=True):
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None
     return model
+
+
+def _inputs(spec, shape):
+    """The Input layers of a functional config: its "inputs" list, else one of "input_shape"."""
+    entries = spec.get("inputs")
+    if entries is None:
+        return [layers.Input(tuple(shape), batch_size=spec.get("batch_size"), name=spec.get("input_name"))]
+    if not isinstance(entries, list) or not entries or not all(
+            isinstance(e, dict) and set(e) == {"name", "shape", "batch_size"} for e in entries):
+        raise ValueError("'inputs' expects a list of {\"name\", \"shape\", \"batch_size\"} objects. "
+                         f"Received: {entries!r}")
+    return [layers.Input(tuple(e["shape"]) if isinstance(e["shape"], list) else e["shape"],
+                         batch_size=e["batch_size"], name=e["name"]) for e in entries]
 
 
 def _is_int_list(values, bound):

@@ -15,12 +15,12 @@ import warnings
 import numpy as np
 
 from ..utils import PyDataset
-from .data import check_x, check_y, sample_weights
+from .data import by_key, check_x, check_y, rows, sample_weights
 
 
 def is_stream(x):
     """Whether x is a source of batches rather than an array (or something np.asarray reads as one)."""
-    if x is None or isinstance(x, (np.ndarray, list, tuple)) or hasattr(x, "__array__"):
+    if x is None or isinstance(x, (np.ndarray, list, tuple, dict)) or hasattr(x, "__array__"):
         return False
     return isinstance(x, PyDataset) or hasattr(x, "__next__") or hasattr(x, "__iter__")
 
@@ -96,26 +96,44 @@ class StreamBatches:
         where = f"{self.what} batch {step}"
         if not self.targets:
             x = batch[0] if isinstance(batch, tuple) else batch
-            return self._array(x, "x", where), None, None
+            return self._inputs(x, where), None, None
         if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
             raise ValueError(f"{where} expects a tuple (x, y) or (x, y, sample_weight). "
                              f"Received: {type(batch).__name__}")
-        x = self._array(batch[0], "x", where)
-        y = _numpy(batch[1])
-        sparse = self.model.loss.target == "sparse"
-        if y.dtype.kind in "iu" if sparse else y.dtype.kind == "f":   # labels as int64, targets as x's type
-            y = self._converted(y, "y", np.int64 if sparse else self.model.dtype)
-        y = check_y(self.model, y, len(x), name=f"{where}: y")
-        w = sample_weights(self.model, y, len(x), _numpy(batch[2]) if len(batch) == 3 else None, self.class_weight,
+        x = self._inputs(batch[0], where)
+        n = rows(x)
+        heads = self.model._trainer.heads
+        if len(heads) > 1:
+            y = tuple(self._target(head, _numpy(part), f"y{k}") for k, (head, part) in
+                      enumerate(zip(heads, by_key(batch[1], [h.key for h in heads], "output", f"{where}: y"))))
+        else:
+            y = self._target(heads[0], _numpy(batch[1]), "y")
+        y = check_y(heads, y, n, name=f"{where}: y")
+        w = sample_weights(heads, y, n, _numpy_parts(batch[2]) if len(batch) == 3 else None, self.class_weight,
                            name=f"{where}: sample_weight")
         return x, y, w
 
-    def _array(self, x, key, where):
-        """x checked, in the model's dtype and C order (_converted)."""
+    def _target(self, head, y, key):
+        """Labels as int64, other targets in the model's dtype (_converted), where they are numbers."""
+        sparse = head.loss_fn.target == "sparse"
+        if y.dtype.kind in "iu" if sparse else y.dtype.kind == "f":
+            y = self._converted(y, key, np.int64 if sparse else self.model.dtype)
+        return y
+
+    def _inputs(self, x, where):
+        """x checked, in the model's dtype and C order (_converted); a tuple for a model of several inputs."""
+        names = self.model._input_names
+        if len(names) > 1:
+            x = tuple(self._array(part, f"x{i}") for i, part in enumerate(by_key(x, names, "input", f"{where}: x")))
+        else:
+            x = self._array(x, "x")
+        return check_x(self.model, x, name=f"{where}: x")
+
+    def _array(self, x, key):
         x = _numpy(x)
         if x.dtype.kind in "biuf" and self.model.built:
             x = self._converted(x, key, self.model.dtype)
-        return check_x(self.model, x, name=f"{where}: x")
+        return x
 
     def _converted(self, a, key, dtype):
         """a in dtype and C order: as it is when it already is, else copied into a buffer kept for the next
@@ -127,6 +145,15 @@ class StreamBatches:
             np.copyto(buf[:len(a)], a, casting="unsafe")
             a = buf[:len(a)]
         return a
+
+
+def _numpy_parts(value):
+    """_numpy of each value of a list or dict (per-output sample weights), or of value itself."""
+    if isinstance(value, dict):
+        return {k: _numpy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_numpy(v) for v in value]
+    return _numpy(value)
 
 
 def _numpy(value):

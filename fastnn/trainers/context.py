@@ -32,28 +32,35 @@ class LayerContext:
 
 
 class Context:
-    """All one call needs for a batch of n in one mode: a slot per node, the loss's, and the step's plan.
+    """All one call needs for a batch of n in one mode: a slot per node, one per loss head, and the step's plan.
 
     forward_plan: (layer.forward, slot, input, output value) per node in order; backward_plan:
     (layer.backward, slot, output value, input, need_dx, sum buffer) in reverse. For a layer of one input,
     input is a value number and the sum buffer the buffer where the gradients of a value read several times
-    add up (else None); for a merge layer both are tuples, one per input. Bound once here, so the step does
-    no lookups.
+    add up (else None); for a merge layer both are tuples, one per input. outputs: the output values, and
+    out_sums their sum buffers (an output that a node reads too). Bound once here, so the step does no
+    lookups.
     """
 
-    def __init__(self, graph, n, mode, head=None, states=None, input_shape=None, dtype=None):
+    def __init__(self, graph, n, mode, heads=None, states=None, input_shapes=None, dtype=None):
         self.n, self.mode = n, mode
         training = mode == "train"
-        logits = mode != "predict" and head is not None and head.fused
-        self.slots = [LayerContext(node.layer.buffers(n), logits and i + 1 == graph.output,
-                                   states[i] if training else None)
+        heads = heads or []
+        scored = mode != "predict" and bool(heads)
+        # a node whose output goes to a head that absorbed its final activation skips it (ctx.logits)
+        logits = {v for v, head in zip(graph.outputs, heads) if scored and head.fused}
+        first = graph.n_inputs
+        self.slots = [LayerContext(node.layer.buffers(n), first + i in logits, states[i] if training else None)
                       for i, node in enumerate(graph.nodes)]
-        self.head = LayerContext(head.buffers(n)) if head is not None and mode != "predict" else None
-        self.output = graph.output
-        self.values = [None] * (len(graph.nodes) + 1)
-        self.grads = [None] * (len(graph.nodes) + 1)
-        sums = {v: np.empty((n,) + graph.value_shape(v, input_shape), dtype) for v in graph.shared} \
+        self.heads = [LayerContext(head.buffers(n)) for head in heads] if scored else []
+        self.n_inputs, self.outputs = first, graph.outputs
+        self.single = len(graph.outputs) == 1
+        self.output = graph.outputs[0]
+        self.values = [None] * (first + len(graph.nodes))
+        self.grads = [None] * (first + len(graph.nodes))
+        sums = {v: np.empty((n,) + graph.value_shape(v, input_shapes), dtype) for v in graph.shared} \
             if training else {}
+        self.out_sums = tuple(sums.get(v) for v in graph.outputs)
 
         def wire(inputs, merges):
             if merges:
@@ -61,13 +68,13 @@ class Context:
             return inputs[0], sums.get(inputs[0])
 
         pairs = list(zip(graph.nodes, self.slots))
-        self.forward_plan = [(node.layer.forward, slot, wire(node.inputs, node.merges)[0], i + 1)
+        self.forward_plan = [(node.layer.forward, slot, wire(node.inputs, node.merges)[0], first + i)
                              for i, (node, slot) in enumerate(pairs)]
         # a layer called more than once (shared) writes its weight gradients at its last call's backward,
         # which runs first; its earlier calls add theirs
         last = {id(node.layer): i for i, node in enumerate(graph.nodes)}
         self.backward_plan = [(node.layer.backward if last[id(node.layer)] == i else _adding(node.layer),
-                               slot, i + 1, *wire(node.inputs, node.merges)[:1], node.need_dx,
+                               slot, first + i, *wire(node.inputs, node.merges)[:1], node.need_dx,
                                wire(node.inputs, node.merges)[1])
                               for i, (node, slot) in reversed(list(enumerate(pairs)))] if training else []
         self.generation = None

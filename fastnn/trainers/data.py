@@ -1,12 +1,32 @@
 """The data a model is fed: checks on x and y (Keras-style errors naming what was received), the validation
-split, and the batch boundaries of a pass."""
+split, and the batch boundaries of a pass.
+
+A model of one input takes x as an array; one of several, a list of arrays in the order of its inputs or a
+dict keyed by their names, which the checks turn into a tuple. Targets and sample weights go likewise by
+output (a single array of sample weights serves every output, as in Keras).
+"""
 import numpy as np
 
 from ..utils import check_int
 
 
 def check_x(model, x, name="x"):
-    """x as a C-contiguous array of the model's dtype; builds the model from x's shape if it is not built."""
+    """x as a C-contiguous array of the model's dtype (a tuple of them for a model of several inputs); builds
+    the model from x's shape if it is not built."""
+    names = model._input_names
+    if len(names) > 1:
+        parts = by_key(x, names, "input", name)
+        xs = tuple(_check_x(model, a, shape, f"{name}[{key!r}]")
+                   for a, shape, key in zip(parts, model._input_shapes, names))
+        same_length(xs, names, name)
+        return xs
+    if isinstance(x, dict) and len(x) == 1 and names and next(iter(x)) == names[0]:
+        x = x[names[0]]
+    return _check_x(model, x, None, name)
+
+
+def _check_x(model, x, shape, name):
+    """One input array checked against its per-sample shape (None: the model's, built from x if need be)."""
     if x is None:
         raise ValueError(f"`{name}` is required. Received: {name}=None")
     x = np.asarray(x)
@@ -14,17 +34,41 @@ def check_x(model, x, name="x"):
         raise TypeError(f"`{name}` expects a numeric array. Received: {name} of dtype {x.dtype}")
     if x.ndim == 0 or x.shape[0] == 0:
         raise ValueError(f"`{name}` expects a non-empty batch of samples. Received: {name} with shape {x.shape}")
-    if not model.built:
-        model.build(x.shape[1:] if model.input_shape is None else None)
-    shape = model.input_shape[1:]
-    if x.shape[1:] != shape:
-        raise ValueError(f"{model.name} expects {name} of shape {(None,) + shape}. "
+    if shape is None:
+        if not model.built:
+            model.build(x.shape[1:] if model.input_shape is None else None)
+        shape = model.input_shape[1:]
+    if x.shape[1:] != tuple(shape):
+        raise ValueError(f"{model.name} expects {name} of shape {(None,) + tuple(shape)}. "
                          f"Received: {name} with shape {x.shape}")
     x = np.ascontiguousarray(x, dtype=model.dtype)
     if not all_finite(x):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise ValueError(f"`{name}` contains {bad} NaN or inf values; clean or impute the data first")
     return x
+
+
+def by_key(value, keys, what, name, item="array"):
+    """value, one item per model input or output (a list or tuple in their order, or a dict keyed by their
+    names), as a list in keys' order; ValueError naming `name` otherwise."""
+    if isinstance(value, dict):
+        if set(value) != set(keys):
+            raise ValueError(f"`{name}` expects a dict keyed by the model's {what} names {list(keys)}. "
+                             f"Received: keys {list(value)}")
+        return [value[k] for k in keys]
+    if isinstance(value, (list, tuple)) and len(value) == len(keys):
+        return list(value)
+    got = (f"a {type(value).__name__} of length {len(value)}" if isinstance(value, (list, tuple))
+           else f"{type(value).__name__}")
+    raise ValueError(f"`{name}` expects one {item} per model {what}: a list of {len(keys)} or a dict keyed by "
+                     f"{list(keys)}. Received: {got}")
+
+
+def same_length(arrays, keys, name):
+    lengths = [len(a) for a in arrays if a is not None]
+    if len(set(lengths)) > 1:
+        raise ValueError(f"`{name}` expects arrays of the same number of samples. Received: "
+                         + ", ".join(f"{k!r}: {len(a)}" for k, a in zip(keys, arrays) if a is not None))
 
 
 def all_finite(a):
@@ -34,8 +78,21 @@ def all_finite(a):
         return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
 
 
-def check_y(model, y, n, name="y"):
-    """Targets for the compiled loss: int64 labels (N,) for sparse losses, else the output's shape and dtype."""
+def check_y(heads, y, n, name="y"):
+    """Targets for the compiled losses (heads: one LossHead per output): for a model of one output, int64
+    labels (N,) for a sparse loss, else the output's shape and dtype; for one of several, a tuple of those."""
+    if len(heads) > 1:
+        if y is None:
+            raise ValueError(f"`{name}` is required for training and evaluation. Received: {name}=None")
+        keys = [head.key for head in heads]
+        return tuple(_check_y(head, a, n, f"{name}[{head.key!r}]")
+                     for head, a in zip(heads, by_key(y, keys, "output", name)))
+    if isinstance(y, dict) and len(y) == 1 and next(iter(y)) == heads[0].key:
+        y = y[heads[0].key]
+    return _check_y(heads[0], y, n, name)
+
+
+def _check_y(head, y, n, name):
     if y is None:
         raise ValueError(f"`{name}` is required for training and evaluation. Received: {name}=None")
     y = np.asarray(y)
@@ -43,8 +100,8 @@ def check_y(model, y, n, name="y"):
         raise TypeError(f"`{name}` expects a numeric array. Received: {name} of dtype {y.dtype}")
     if y.ndim == 0 or y.shape[0] != n:
         raise ValueError(f"`{name}` expects one target per sample ({n}). Received: {name} with shape {y.shape}")
-    loss = model.loss
-    out_shape = model.output_shape[1:]
+    loss = head.loss_fn
+    out_shape = head.out_shape
     if loss.target == "sparse":
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
@@ -67,28 +124,35 @@ def check_y(model, y, n, name="y"):
                 if y.ndim == 1 and loss.name == "categorical_crossentropy" else "")
         raise ValueError(f"{loss.name} expects {name} of shape {(n,) + out_shape}. Received: {name} with "
                          f"shape {y.shape}{hint}")
-    y = np.ascontiguousarray(y, dtype=model.dtype)
+    y = np.ascontiguousarray(y, dtype=head.dtype)
     if not all_finite(y):
         raise ValueError(f"`{name}` contains NaN or inf values")
     return y
 
 
-def sample_weights(model, y, n, sample_weight=None, class_weight=None, name="sample_weight"):
+def sample_weights(heads, y, n, sample_weight=None, class_weight=None, name="sample_weight"):
     """Per-sample loss weights (N,) of the model's dtype, or None: sample_weight times the weight
-    class_weight gives each sample's class (Keras's rule: a class a dict leaves out weighs 1)."""
-    w = None
-    if sample_weight is not None:
-        w = np.asarray(sample_weight)
-        if w.dtype.kind not in "biuf":
-            raise TypeError(f"`{name}` expects numbers. Received: {name} of dtype {w.dtype}")
-        if w.ndim == 2 and w.shape[1] == 1:
-            w = w[:, 0]
-        if w.shape != (n,):
-            raise ValueError(f"`{name}` expects one weight per sample, shape ({n},). Received: shape {w.shape}")
-        if not (np.isfinite(w).all() and (w >= 0).all()):
-            raise ValueError(f"`{name}` expects finite weights >= 0. Received: values in "
-                             f"[{w.min():g}, {w.max():g}]")
-        w = np.array(w, dtype=model.dtype)
+    class_weight gives each sample's class (Keras's rule: a class a dict leaves out weighs 1). For a model
+    of several outputs, a tuple with an entry (or None) per output, or None: sample_weight is one array for
+    every output, or a list or dict of them, one per output; class_weight is refused, as in Keras."""
+    if len(heads) > 1:
+        if class_weight is not None:
+            raise ValueError("`class_weight` is supported for models of one output only, as in Keras; give the "
+                             f"outputs sample_weight=... instead. Received: class_weight={class_weight!r}")
+        if sample_weight is None:
+            return None
+        keys = [head.key for head in heads]
+        if isinstance(sample_weight, (dict, list, tuple)):
+            parts = by_key(sample_weight, keys, "output", name)
+        else:
+            parts = [sample_weight] * len(heads)
+        checked = [None if w is None else _sample_weight(head, w, n, f"{name}[{head.key!r}]")
+                   for head, w in zip(heads, parts)]
+        return tuple(checked) if any(w is not None for w in checked) else None
+    if isinstance(sample_weight, dict) and len(sample_weight) == 1 and next(iter(sample_weight)) == heads[0].key:
+        sample_weight = sample_weight[heads[0].key]
+    head = heads[0]
+    w = None if sample_weight is None else _sample_weight(head, sample_weight, n, name)
     if class_weight is not None:
         if not isinstance(class_weight, dict) or not class_weight or not all(
                 isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 for k in class_weight):
@@ -100,30 +164,65 @@ def sample_weights(model, y, n, sample_weight=None, class_weight=None, name="sam
         values = np.array(list(class_weight.values()), dtype=np.float64)
         if not (np.isfinite(values).all() and (values >= 0).all()):
             raise ValueError(f"`class_weight` expects finite weights >= 0. Received: {class_weight!r}")
-        classes = y if model.loss.target == "sparse" else class_of(y.reshape(n, -1))
+        classes = y if head.loss_fn.target == "sparse" else class_of(y.reshape(n, -1))
         table = np.ones(max(int(classes.max()), max(class_weight)) + 1)
         for k, v in class_weight.items():
             table[k] = v
-        cw = table[classes].astype(model.dtype)
+        cw = table[classes].astype(head.dtype)
         w = cw if w is None else w * cw
     return w
+
+
+def _sample_weight(head, sample_weight, n, name):
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` expects numbers. Received: {name} of dtype {w.dtype}")
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.shape != (n,):
+        raise ValueError(f"`{name}` expects one weight per sample, shape ({n},). Received: shape {w.shape}")
+    if not (np.isfinite(w).all() and (w >= 0).all()):
+        raise ValueError(f"`{name}` expects finite weights >= 0. Received: values in "
+                         f"[{w.min():g}, {w.max():g}]")
+    return np.array(w, dtype=head.dtype)
 
 
 def check_batch_size(batch_size):
     return 32 if batch_size is None else check_int("batch_size", batch_size, minimum=1)
 
 
-def check_validation_data(model, validation_data):
+def check_validation_data(model, heads, validation_data):
     """(x_val, y_val, weights or None) from (x_val, y_val) or (x_val, y_val, sample_weight_val), as Keras."""
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError("`validation_data` expects a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val). "
                          f"Received: {type(validation_data).__name__}"
                          + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""))
     xv = check_x(model, validation_data[0], "validation_data[0]")
-    yv = check_y(model, validation_data[1], len(xv), "validation_data[1]")
-    wv = (sample_weights(model, yv, len(xv), validation_data[2], name="validation_data[2]")
+    n = rows(xv)
+    yv = check_y(heads, validation_data[1], n, "validation_data[1]")
+    wv = (sample_weights(heads, yv, n, validation_data[2], name="validation_data[2]")
           if len(validation_data) == 3 else None)
     return xv, yv, wv
+
+
+def rows(a):
+    """The number of samples of a batch part: an array, or a tuple of arrays (several inputs or outputs)."""
+    return len(a[0]) if type(a) is tuple else len(a)
+
+
+def select(a, idx):
+    """The samples idx of a part (None, an array, or a tuple of arrays or None)."""
+    if a is None:
+        return None
+    if type(a) is tuple:
+        return tuple(None if b is None else b[idx] for b in a)
+    return a[idx]
+
+
+def strata(heads, y):
+    """A class id per sample to stratify a validation split by: the first output's labels or classes."""
+    first = y[0] if type(y) is tuple else y
+    return first if heads[0].loss_fn.target == "sparse" else class_of(first.reshape(len(first), -1))
 
 
 def class_of(y):

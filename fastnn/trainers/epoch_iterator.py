@@ -1,6 +1,8 @@
 """Batches of a pass over the data: slices in order, or a shuffled epoch gathered into preallocated buffers."""
 import numpy as np
 
+from .data import rows
+
 
 def num_batches(n, batch_size):
     """How many batches a pass over n samples takes (the last one may be short)."""
@@ -15,18 +17,17 @@ def batch_bounds(n, batch_size):
 
 class EpochIterator:
     """The batches of every epoch of one fit. Shuffled epochs gather their samples (and weights) into
-    buffers allocated here, once, so a step copies the batch but allocates nothing."""
+    buffers allocated here, once, so a step copies the batch but allocates nothing. x, y and w are arrays,
+    or tuples of them for models of several inputs or outputs (w: None, or a tuple with None entries)."""
 
     def __init__(self, x, y, batch_size, shuffle, rng, w=None, steps=None):
         """steps: at most this many batches an epoch (fit's steps_per_epoch), each epoch from the start."""
         self.x, self.y, self.w, self.batch_size, self.shuffle, self.rng = x, y, w, batch_size, shuffle, rng
-        self.n = len(x)
+        self.n = rows(x)
         self.steps = num_batches(self.n, batch_size) if steps is None else min(steps, num_batches(self.n, batch_size))
         if shuffle:
-            rows = min(batch_size, self.n)
-            self._xbuf = np.empty((rows,) + x.shape[1:], x.dtype)
-            self._ybuf = np.empty((rows,) + y.shape[1:], y.dtype)
-            self._wbuf = None if w is None else np.empty(rows, w.dtype)
+            m = min(batch_size, self.n)
+            self._xbuf, self._ybuf, self._wbuf = _buffers(x, m), _buffers(y, m), _buffers(w, m)
 
     def epoch(self):
         """Yield (step, x batch, y batch, weights batch or None); a shuffled epoch draws its order when
@@ -35,11 +36,36 @@ class EpochIterator:
         bounds = list(batch_bounds(self.n, self.batch_size))[:self.steps]
         if not self.shuffle:
             for step, (lo, hi) in enumerate(bounds):
-                yield step, x[lo:hi], y[lo:hi], None if w is None else w[lo:hi]
+                yield step, _rows(x, lo, hi), _rows(y, lo, hi), _rows(w, lo, hi)
             return
         order = self.rng.permutation(self.n)
+        xbuf, ybuf, wbuf = self._xbuf, self._ybuf, self._wbuf
         for step, (lo, hi) in enumerate(bounds):
             idx = order[lo:hi]
-            yield (step, np.take(x, idx, axis=0, out=self._xbuf[:hi - lo]),
-                   np.take(y, idx, axis=0, out=self._ybuf[:hi - lo]),
-                   None if w is None else np.take(w, idx, out=self._wbuf[:hi - lo]))
+            yield step, _take(x, idx, xbuf), _take(y, idx, ybuf), _take(w, idx, wbuf)
+
+
+def _buffers(a, m):
+    """Buffers of m samples for a part (None, an array, or a tuple of arrays or None)."""
+    if a is None:
+        return None
+    if type(a) is tuple:
+        return tuple(_buffers(b, m) for b in a)
+    return np.empty((m,) + a.shape[1:], a.dtype)
+
+
+def _rows(a, lo, hi):
+    if a is None:
+        return None
+    if type(a) is tuple:
+        return tuple(None if b is None else b[lo:hi] for b in a)
+    return a[lo:hi]
+
+
+def _take(a, idx, buf):
+    """The samples idx of a part, gathered into its buffers."""
+    if a is None:
+        return None
+    if type(a) is tuple:
+        return tuple(_take(b, idx, c) for b, c in zip(a, buf))
+    return np.take(a, idx, axis=0, out=buf[:len(idx)])

@@ -12,17 +12,24 @@ from ..kernels.losses.reference import EPSILON
 
 
 class LossHead:
-    """What compile() decided for a built model: the loss kernel, whether the output activation is fused
-    into it (softmax + cross-entropy computed from the logits), and how accuracy reads the output."""
+    """What compile() decided for one output of a built model: the loss kernel, whether the output
+    activation is fused into it (softmax + cross-entropy computed from the logits), how accuracy reads the
+    output, and the output's weight in the model's loss (loss_weights).
 
-    def __init__(self, graph, loss, metrics_names, dtype):
-        layer = graph.output_layer
+    layer: the layer whose call gives the output; fusable: whether its final activation may move into the
+    loss (Graph.fusable); name: the output's name in the logs ("<name>_loss", "<name>_accuracy"), None for
+    a model of one output (whose logs are "loss" and the metric's name); key: its name in dicts of targets."""
+
+    def __init__(self, layer, loss, metrics_names, dtype, fusable=True, name=None, weight=1.0, key=None):
         out_shape = layer.output_shape
+        self.loss_fn, self.out_shape, self.name, self.weight = loss, tuple(out_shape), name, float(weight)
+        self.key = key   # what targets, losses and weights given as a dict are keyed by
         if loss.target == "sparse" and (len(out_shape) != 1 or out_shape[0] < 2):
             raise ValueError(f"{loss.name} expects the model to output one score per class, shape (None, K) "
                              f"with K >= 2. Received: output shape {(None,) + out_shape}")
         tail = layer.output_activation()
-        fused = (not loss.from_logits and loss.fuses is not None and layer.fuse_output_activation(loss.fuses))
+        fused = (fusable and not loss.from_logits and loss.fuses is not None
+                 and layer.fuse_output_activation(loss.fuses))
         if not fused:
             layer.fuse_output_activation(None)
         self.fused = fused
@@ -34,8 +41,11 @@ class LossHead:
         self.sparse = loss.target == "sparse"
         self.k = int(np.prod(out_shape))
         self.binary = not self.sparse and (self.k == 1 or loss.name == "binary_crossentropy")
-        # the name accuracy is logged under ("accuracy" or "acc", as compile() was given it), or None
-        self.accuracy = next((m for m in metrics_names if m in ("accuracy", "acc")), None)
+        # the name accuracy is logged under ("accuracy" or "acc", as compile() was given it; "<output>_accuracy"
+        # for an output of several), or None
+        metric = next((m for m in metrics_names if m in ("accuracy", "acc")), None)
+        self.accuracy = metric if name is None or metric is None else f"{name}_{metric}"
+        self.loss_key = "loss" if name is None else f"{name}_loss"
         self.dtype = dtype
         # A model that outputs probabilities (softmax or sigmoid, from_logits=False) gets Keras's loss on them:
         # the fused kernel works from the logits, then _clip applies Keras's clipping where it bites.
@@ -63,8 +73,8 @@ class LossHead:
         return buffers
 
     def loss(self, slot, out, y, w=None):
-        """Mean loss of the batch; writes dloss/dout (mean reduction) into slot.dout. With per-sample weights
-        w (N,), Keras's "sum_over_batch_size": sum(w * loss) / N."""
+        """Mean loss of the batch; writes dloss/dout (mean reduction, times the output's weight) into
+        slot.dout. With per-sample weights w (N,), Keras's "sum_over_batch_size": sum(w * loss) / N."""
         n = out.shape[0]
         if self.onehot:
             slot.onehot[...] = 0
@@ -76,6 +86,8 @@ class LossHead:
         if w is not None:
             slot.loss *= w
             slot.dout *= w[:, None]
+        if self.weight != 1.0:
+            slot.dout *= self.weight
         return float(slot.loss.sum()) / n
 
     def _clip(self, slot, y, n):
@@ -123,20 +135,26 @@ class LossHead:
 
 
 def forward(ctx, x, training):
-    """The model's output for x, written into ctx's buffers (a view of one of them, or of x)."""
+    """The model's output for x, written into ctx's buffers (a view of one of them, or of x); for a model of
+    several inputs x is a tuple, for one of several outputs the result is a list."""
     values = ctx.values
-    values[0] = x
+    if ctx.n_inputs == 1:
+        values[0] = x
+    else:
+        values[:ctx.n_inputs] = x
     for layer_forward, slot, i, o in ctx.forward_plan:
         values[o] = layer_forward(slot, values[i] if type(i) is int else [values[j] for j in i], training)
-    return values[ctx.output]
+    return values[ctx.output] if ctx.single else [values[o] for o in ctx.outputs]
 
 
-def backward(ctx, dout):
-    """Weight gradients into the model's flat gradient buffer; each layer's input gradient into ctx. The
-    gradients of a value read by several nodes add up in its sum buffer."""
+def backward(ctx, douts):
+    """Weight gradients into the model's flat gradient buffer; each layer's input gradient into ctx. douts:
+    the loss's gradient for each output. The gradients of a value read by several nodes add up in its sum
+    buffer."""
     grads = ctx.grads
     grads[:] = [None] * len(grads)
-    grads[ctx.output] = dout
+    for v, dout, total in zip(ctx.outputs, douts, ctx.out_sums):
+        _deliver(grads, v, dout, total)
     for layer_backward, slot, o, i, need_dx, total in ctx.backward_plan:
         d = grads[o]
         if d is None:
@@ -162,24 +180,42 @@ def _deliver(grads, v, dx, total):
         total += dx
 
 
-def train_step(ctx, head, optimizer, x, y, w=None):
-    """Forward, fused loss, backward and one optimizer update; returns (mean loss, correct count).
-    w: per-sample loss weights (N,) or None."""
-    slot = ctx.head
+def score(ctx, heads, outs, y, w):
+    """(the model's loss: each output's mean loss times its weight, summed; per head (mean loss, correct
+    count)), with each head's dloss/dout in its slot. For a model of one output, outs, y and w are its
+    array; else lists or tuples, one per output (w None for no weights)."""
+    if ctx.single:
+        head, slot = heads[0], ctx.heads[0]
+        loss = head.loss(slot, outs, y, w)
+        part = (loss, head.correct(slot, outs, y) if head.accuracy else 0)
+        return loss * head.weight, (part,)
+    total, parts = 0.0, []
+    for k, (head, slot, out) in enumerate(zip(heads, ctx.heads, outs)):
+        wk = None if w is None else w[k]
+        loss = head.loss(slot, out, y[k], wk)
+        parts.append((loss, head.correct(slot, out, y[k]) if head.accuracy else 0))
+        total += loss * head.weight
+    return total, parts
+
+
+def train_step(ctx, heads, optimizer, x, y, w=None):
+    """Forward, fused loss, backward and one optimizer update; returns score()'s (loss, per-head parts).
+    w: per-sample loss weights (N,) or None (per output, for a model of several)."""
     if not optimizer.uses_gradients:
-        loss = optimizer.minimize_step(lambda: head.loss(slot, forward(ctx, x, False), y, w))
-        return loss, head.correct(slot, forward(ctx, x, False), y) if head.accuracy else 0
-    out = forward(ctx, x, True)
-    loss = head.loss(slot, out, y, w)
-    correct = head.correct(slot, out, y) if head.accuracy else 0
+        loss = optimizer.minimize_step(lambda: score(ctx, heads, forward(ctx, x, False), y, w)[0])
+        return loss, score(ctx, heads, forward(ctx, x, False), y, w)[1]
+    outs = forward(ctx, x, True)
+    loss, parts = score(ctx, heads, outs, y, w)
     if not math.isfinite(loss):
-        return loss, correct   # no update from a NaN gradient: the weights stay as they were
-    backward(ctx, slot.dout.reshape(out.shape))
+        return loss, parts   # no update from a NaN gradient: the weights stay as they were
+    if ctx.single:
+        backward(ctx, (ctx.heads[0].dout.reshape(outs.shape),))
+    else:
+        backward(ctx, [slot.dout.reshape(out.shape) for slot, out in zip(ctx.heads, outs)])
     optimizer.apply()
-    return loss, correct
+    return loss, parts
 
 
-def test_step(ctx, head, x, y, w=None):
-    """(mean loss, correct count) of a batch in inference mode; w: per-sample loss weights or None."""
-    out = forward(ctx, x, False)
-    return head.loss(ctx.head, out, y, w), head.correct(ctx.head, out, y) if head.accuracy else 0
+def test_step(ctx, heads, x, y, w=None):
+    """score()'s (loss, per-head parts) of a batch in inference mode; w: per-sample loss weights or None."""
+    return score(ctx, heads, forward(ctx, x, False), y, w)

@@ -23,8 +23,8 @@ from .. import backend
 from ..callbacks import CallbackList, History, check_callbacks
 from ..utils import check_float, check_int
 from .context import Context, ContextPool
-from .data import (check_batch_size, check_validation_data, check_x, check_y, class_of, sample_weights,
-                   stratified_split)
+from .data import (check_batch_size, check_validation_data, check_x, check_y, rows, sample_weights, select,
+                   strata, stratified_split)
 from .guard import WeightsGuard
 from .adapters import StreamBatches, is_stream
 from .epoch_iterator import EpochIterator, batch_bounds, num_batches
@@ -36,7 +36,7 @@ from .step import LossHead, forward, test_step, train_step
 class Trainer:
     def __init__(self, model):
         self.model = model
-        self.head = None      # LossHead once compiled and built
+        self.heads = None     # a LossHead per output once compiled and built
         self._graph = None
         self._states = None   # per node: what its layer keeps across training steps (dropout's stream)
         self._pool = ContextPool(self._make_context)
@@ -49,11 +49,14 @@ class Trainer:
         graph = model.graph
         if graph is not self._graph:
             self._graph, self._states = graph, [node.layer.initial_state() for node in graph.nodes]
-        self.head = None if model.loss is None else LossHead(graph, model.loss, model.metrics_names, model.dtype)
+        self.heads = None if model.loss is None else [
+            LossHead(graph.producer(v).layer, target.loss, target.metrics, model.dtype, graph.fusable(v),
+                     target.name, target.weight, key)
+            for v, target, key in zip(graph.outputs, model._targets, model._output_keys)]
         self._pool.clear()
 
     def _make_context(self, mode, n):
-        return Context(self._graph, n, mode, self.head, self._states, self.model.input_shape[1:], self.model.dtype)
+        return Context(self._graph, n, mode, self.heads, self._states, self.model._input_shapes, self.model.dtype)
 
     def _require_compiled(self, what):
         if self.model.loss is None:
@@ -89,19 +92,18 @@ class Trainer:
                 model._ensure_resolved()
                 return self._fit(batches, val, epochs, initial_epoch, verbose, callbacks, validation_freq)
             x = check_x(model, x)
-            y = check_y(model, y, len(x))
+            y = check_y(self.heads, y, rows(x))
             # as Keras: sample weights go with their samples into a validation split; class weights only train
-            sw = sample_weights(model, y, len(x), sample_weight)
+            sw = sample_weights(self.heads, y, rows(x), sample_weight)
             if validation_data is not None and validation_split:
                 raise ValueError("pass either validation_data or validation_split, not both")
             if validation_split:
-                train_idx, val_idx = stratified_split(y if model.loss.target == "sparse" else class_of(y),
-                                                       validation_split, model._rng)
-                val = _in_order(x[val_idx], y[val_idx], None if sw is None else sw[val_idx], val_batch)
-                x, y, sw = x[train_idx], y[train_idx], None if sw is None else sw[train_idx]
+                train_idx, val_idx = stratified_split(strata(self.heads, y), validation_split, model._rng)
+                val = _in_order(select(x, val_idx), select(y, val_idx), select(sw, val_idx), val_batch)
+                x, y, sw = select(x, train_idx), select(y, train_idx), select(sw, train_idx)
             else:
                 val = self._validation_batches(validation_data, validation_steps, val_batch)
-            w = sample_weights(model, y, len(x), sw, class_weight)
+            w = sample_weights(self.heads, y, rows(x), sw, class_weight)
             model._ensure_resolved()
             batches = EpochIterator(x, y, batch_size, shuffle, model._rng, w, steps_per_epoch)
             return self._fit(batches, val, epochs, initial_epoch, verbose, callbacks, validation_freq)
@@ -127,7 +129,7 @@ class Trainer:
             return None
         if is_stream(validation_data):
             return StreamBatches(self.model, validation_data, steps, "validation").epoch
-        return _in_order(*check_validation_data(self.model, validation_data), batch_size, steps)
+        return _in_order(*check_validation_data(self.model, self.heads, validation_data), batch_size, steps)
 
     def _fit(self, batches, val, epochs, initial_epoch, verbose, callbacks, validation_freq):
         model = self.model
@@ -149,8 +151,9 @@ class Trainer:
                 bar = progress.bar(steps, f"Epoch {epoch + 1}/{epochs}")
                 for step, xb, yb, wb in batches.epoch():
                     cbs.on_train_batch_begin(step)
-                    loss, correct = self._step(contexts.get(len(xb)), xb, yb, wb)
-                    logs = means.add(loss, correct, len(xb))
+                    n = rows(xb)
+                    loss, parts = self._step(contexts.get(n), xb, yb, wb)
+                    logs = means.add(loss, parts, n)
                     cbs.on_train_batch_end(step, logs=logs)
                     if bar is not None:
                         bar.update(1)
@@ -193,22 +196,25 @@ class Trainer:
         self._require_compiled("train_on_batch")
         with self._exclusive("train_on_batch"):
             x = check_x(model, x)
-            y = check_y(model, y, len(x))
-            w = sample_weights(model, y, len(x), sample_weight, class_weight)
+            n = rows(x)
+            y = check_y(self.heads, y, n)
+            w = sample_weights(self.heads, y, n, sample_weight, class_weight)
             model._ensure_resolved()
             with self._pool.lease("train") as contexts:
-                loss, correct = self._step(contexts.get(len(x)), x, y, w)
-        return self._result(_Means(self).add(loss, correct, len(x)), return_dict)
+                loss, parts = self._step(contexts.get(n), x, y, w)
+        return self._result(_Means(self).add(loss, parts, n), return_dict)
 
     def _result(self, logs, return_dict):
-        """What evaluate and the *_on_batch methods return: the logs, or their values in metrics_names order."""
+        """What evaluate and the *_on_batch methods return: the logs, or their values in metrics_names order
+        (the loss alone as a float)."""
         if return_dict:
             return logs
-        return [logs["loss"], logs[self.head.accuracy]] if self.head.accuracy else logs["loss"]
+        values = [logs[k] for k in self.model.metrics_names]
+        return values if len(values) > 1 else values[0]
 
     def _step(self, context, x, y, w):
         with self._guard.writing:
-            return train_step(context, self.head, self.model.optimizer, x, y, w)
+            return train_step(context, self.heads, self.model.optimizer, x, y, w)
 
     # -- inference ----------------------------------------------------------------------------
     def _evaluate(self, batches, tracker=None, cbs=None):
@@ -222,9 +228,10 @@ class Trainer:
             for step, xb, yb, wb in batches:
                 if cbs is not None:
                     cbs.on_test_batch_begin(step)
+                n = rows(xb)
                 with reading:
-                    loss, right = test_step(contexts.get(len(xb)), self.head, xb, yb, wb)
-                logs = means.add(loss, right, len(xb))
+                    loss, parts = test_step(contexts.get(n), self.heads, xb, yb, wb)
+                logs = means.add(loss, parts, n)
                 if cbs is not None:
                     cbs.on_test_batch_end(step, logs=logs)
                 if tracker is not None:
@@ -240,7 +247,7 @@ class Trainer:
         cbs = self._callbacks(callbacks, "predict", stream.steps, verbose)
         model._ensure_resolved()
         tracker = Progress(verbose).track(stream.steps)
-        outputs = []
+        batches = []
         if cbs is not None:
             cbs.on_predict_begin()
         with self._pool.lease("predict") as contexts:
@@ -248,14 +255,17 @@ class Trainer:
                 if cbs is not None:
                     cbs.on_predict_batch_begin(step)
                 with self._guard.reading:
-                    outputs.append(np.array(forward(contexts.get(len(xb)), xb, False)))
+                    out = forward(contexts.get(rows(xb)), xb, False)
+                    batches.append([np.array(o) for o in out] if isinstance(out, list) else [np.array(out)])
                 if cbs is not None:
-                    cbs.on_predict_batch_end(step, logs={"outputs": outputs[-1]})
+                    cbs.on_predict_batch_end(step, logs={"outputs": model._structured(batches[-1])})
                 tracker.advance()
         if cbs is not None:
             cbs.on_predict_end()
         tracker.close()
-        return np.concatenate(outputs) if outputs else np.empty((0,) + model.output_shape[1:], model.dtype)
+        if not batches:
+            return model._structured([np.empty((0,) + shape, model.dtype) for shape in model._output_shapes])
+        return model._structured([np.concatenate(parts) for parts in zip(*batches)])
 
     def _callbacks(self, callbacks, where, steps, verbose):
         """The CallbackList of an evaluate or predict call (None without callbacks)."""
@@ -276,10 +286,11 @@ class Trainer:
             batches, steps = source.epoch(), source.steps
         else:
             x = check_x(model, x)
-            y = check_y(model, y, len(x))
-            w = sample_weights(model, y, len(x), sample_weight)
+            n = rows(x)
+            y = check_y(self.heads, y, n)
+            w = sample_weights(self.heads, y, n, sample_weight)
             batches = _in_order(x, y, w, batch_size, steps)()
-            steps = min(num_batches(len(x), batch_size), steps or len(x))
+            steps = min(num_batches(n, batch_size), steps or n)
         cbs = self._callbacks(callbacks, "evaluate", steps, verbose)
         model._ensure_resolved()
         tracker = Progress(verbose).track(steps)
@@ -290,7 +301,7 @@ class Trainer:
         return self._result(result, return_dict)
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
-        return self.evaluate(x, y, batch_size=len(x), verbose=0, sample_weight=sample_weight,
+        return self.evaluate(x, y, batch_size=rows(check_x(self.model, x)), verbose=0, sample_weight=sample_weight,
                              return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
@@ -301,45 +312,62 @@ class Trainer:
         if is_stream(x):
             return self._predict_stream(x, steps, verbose, callbacks)
         x = check_x(model, x)
+        n = rows(x)
         if steps is not None:
-            x = x[:steps * batch_size]
-        steps = num_batches(len(x), batch_size)
+            n = min(n, steps * batch_size)
+        steps = num_batches(n, batch_size)
         cbs = self._callbacks(callbacks, "predict", steps, verbose)
         model._ensure_resolved()
-        result = np.empty((len(x),) + model.output_shape[1:], model.dtype)
+        results = [np.empty((n,) + shape, model.dtype) for shape in model._output_shapes]
         tracker = Progress(verbose).track(steps)
         reading = self._guard.reading
         if cbs is not None:
             cbs.on_predict_begin()
         with self._pool.lease("predict") as contexts:
-            for step, (lo, hi) in enumerate(batch_bounds(len(x), batch_size)):
+            for step, (lo, hi) in enumerate(batch_bounds(n, batch_size)):
                 if cbs is not None:
                     cbs.on_predict_batch_begin(step)
+                xb = x[lo:hi] if type(x) is not tuple else tuple(a[lo:hi] for a in x)
                 with reading:
-                    result[lo:hi] = forward(contexts.get(hi - lo), x[lo:hi], False)
+                    out = forward(contexts.get(hi - lo), xb, False)
+                    if type(out) is list:
+                        for result, o in zip(results, out):
+                            result[lo:hi] = o
+                    else:
+                        results[0][lo:hi] = out
                 if cbs is not None:
-                    cbs.on_predict_batch_end(step, logs={"outputs": result[lo:hi]})
+                    cbs.on_predict_batch_end(step, logs={"outputs": model._structured([r[lo:hi] for r in results])})
                 tracker.advance()
         if cbs is not None:
             cbs.on_predict_end()
         tracker.close()
-        return result
+        return model._structured(results)
 
 
 class _Means:
-    """Running means of the loss (and accuracy) over the samples seen, as Keras's per-batch logs report them."""
+    """Running means over the samples seen, as Keras's per-batch logs report them: the loss, each output's
+    own loss (a model of several outputs), each accuracy asked for."""
 
     def __init__(self, trainer):
-        self.trainer, self.loss, self.correct, self.seen = trainer, 0.0, 0, 0
+        self.heads, self.loss, self.seen = trainer.heads, 0.0, 0
+        self.losses, self.correct = [0.0] * len(self.heads), [0] * len(self.heads)
 
-    def add(self, loss, correct, n):
-        """Count a batch of n samples (its mean loss, its correct predictions); a new logs dict."""
+    def add(self, loss, parts, n):
+        """Count a batch of n samples (the model's mean loss; per head, its mean loss and correct predictions);
+        a new logs dict."""
         self.loss += loss * n
-        self.correct += correct
         self.seen += n
+        for k, (loss_k, correct_k) in enumerate(parts):
+            self.losses[k] += loss_k * n
+            self.correct[k] += correct_k
         logs = {"loss": self.loss / self.seen}
-        if self.trainer.head.accuracy:
-            logs[self.trainer.head.accuracy] = self.correct / self.seen
+        heads = self.heads
+        if len(heads) > 1:
+            for head, total in zip(heads, self.losses):
+                logs[head.loss_key] = total / self.seen
+        for head, correct in zip(heads, self.correct):
+            if head.accuracy:
+                logs[head.accuracy] = correct / self.seen
         return logs
 
 

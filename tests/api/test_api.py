@@ -118,7 +118,7 @@ def test_softmax_cross_entropy_is_fused_whichever_way_written(how):
         stack, loss = [layers.Dense(3)], fastnn.losses.SparseCategoricalCrossentropy(from_logits=True)
     model = fastnn.Sequential([layers.Input((4,))] + stack, seed=0, dtype="float64")
     model.compile(fastnn.optimizers.SGD(1.0), loss)
-    assert model._trainer.head.loss_name == "sparse_softmax_ce"
+    assert model._trainer.heads[0].loss_name == "sparse_softmax_ce"
     w, b = model.get_weights()
     logits = x @ w + b
     p = np.exp(logits - logits.max(1, keepdims=True))
@@ -139,7 +139,7 @@ def test_softmax_cross_entropy_is_fused_whichever_way_written(how):
 def test_sigmoid_binary_crossentropy_is_fused():
     model = fastnn.Sequential([layers.Input((3,)), layers.Dense(1, activation="sigmoid")], seed=0)
     model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
-    assert model._trainer.head.loss_name == "sigmoid_bce"
+    assert model._trainer.heads[0].loss_name == "sigmoid_bce"
     probs = model.predict(np.ones((2, 3), np.float32))
     assert ((probs > 0) & (probs < 1)).all()
 

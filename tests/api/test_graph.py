@@ -15,12 +15,12 @@ def test_a_chain_passes_gradients_only_below_the_first_layer_with_weights():
                          built(layers.Dense(2), 2)])
     assert [node.inputs for node in chain.nodes] == [(0,), (1,), (2,), (3,)]
     assert [node.need_dx for node in chain.nodes] == [False, False, True, True]
-    assert chain.output == 4 and chain.output_layer is chain.nodes[-1].layer
+    assert chain.output == 4 and chain.producer(chain.output) is chain.nodes[-1]
 
 
 def test_a_node_reads_values_made_before_it():
     a, b = layers.Flatten(), layers.Flatten()
-    with pytest.raises(ValueError, match=r"node 0 .* reads value 1; a node reads the model's input or the outputs "
+    with pytest.raises(ValueError, match=r"node 0 .* reads value 1; a node reads the model's inputs or the outputs "
                                          r"of the nodes before it \(values 0..0\)"):
         Graph([Node(a, (1,)), Node(b, (0,))])
     with pytest.raises(ValueError, match=r"expects one input. Received: inputs=\(0, 0\)"):

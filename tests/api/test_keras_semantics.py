@@ -278,8 +278,8 @@ def test_compile_accepts_keras_execution_options_and_refuses_what_it_cannot_do()
     model = _three()
     model.compile("adam", "sparse_categorical_crossentropy", jit_compile=True, run_eagerly=False,
                   steps_per_execution=4, auto_scale_loss=True)
-    with pytest.raises(NotImplementedError, match="loss_weights"):
-        model.compile("adam", "sparse_categorical_crossentropy", loss_weights=[0.5])
+    with pytest.raises(NotImplementedError, match="weighted_metrics"):
+        model.compile("adam", "sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
     with pytest.raises(TypeError, match="jit_compile"):
         model.compile("adam", "sparse_categorical_crossentropy", jit_compile="xla")
 
