@@ -260,20 +260,47 @@ class LearningRateScheduler(Callback):
 
 class CallbackList:
     """Calls every callback's hook in order, with a logs dict (the same one for all, so what one callback
-    adds, such as ReduceLROnPlateau's learning_rate, the next ones see, History last)."""
+    adds, such as ReduceLROnPlateau's learning_rate, the next ones see, History last).
+
+    Each hook calls only the callbacks that override it (or, for on_train_batch_*, Keras's older
+    on_batch_* it forwards to), looked up once here: a step of fit pays nothing for hooks nobody uses."""
 
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             cb.set_model(model)
             cb.set_params(params)
+        for hook in HOOKS:
+            setattr(self, hook, _caller([getattr(cb, hook) for cb in self.callbacks if _overrides(cb, hook)]))
 
-    def __getattr__(self, hook):
-        if hook not in HOOKS:
-            raise AttributeError(hook)
+
+_ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+
+
+def _overrides(cb, hook):
+    """Whether calling cb's hook can do anything: its class (or the instance) defines it, or the older name
+    the base class forwards it to; any hook of a callback that looks its attributes up its own way."""
+    if type(cb).__getattribute__ is not object.__getattribute__ or hasattr(type(cb), "__getattr__"):
+        return True
+    names = (hook, _ALIASES[hook]) if hook in _ALIASES else (hook,)
+    return any(name in vars(cb) or getattr(type(cb), name) is not getattr(Callback, name) for name in names)
+
+
+def _caller(methods):
+    """One hook of a CallbackList: each method called with the hook's arguments and one logs dict."""
+    if not methods:
+        def call(*args, logs=None):
+            pass
+        return call
+    if len(methods) == 1:
+        (method,) = methods
 
         def call(*args, logs=None):
-            logs = {} if logs is None else logs
-            for cb in self.callbacks:
-                getattr(cb, hook)(*args, logs)
+            method(*args, {} if logs is None else logs)
         return call
+
+    def call(*args, logs=None):
+        logs = {} if logs is None else logs
+        for method in methods:
+            method(*args, logs)
+    return call

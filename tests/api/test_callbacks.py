@@ -285,3 +285,25 @@ def test_model_checkpoint_verbose_says_what_keras_says(tmp_path, capsys):
     assert out == [f"Epoch 1: val_loss improved from inf to 0.50000, saving model to {tmp_path / 'best.fastnn'}",
                    "Epoch 2: val_loss did not improve from 0.50000",
                    f"Epoch 3: val_loss improved from 0.50000 to 0.25000, saving model to {tmp_path / 'best.fastnn'}"]
+
+
+def test_a_hook_is_called_however_a_callback_defines_it():
+    """CallbackList calls only the callbacks that can do something at a hook: a class's own method, Keras's
+    older on_batch_* name that on_train_batch_* forwards to, or a method set on the instance."""
+    x, y = _data()
+    seen = []
+
+    class Old(callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            seen.append(("old", batch))
+
+    late = callbacks.Callback()
+    late.on_epoch_end = lambda epoch, logs=None: seen.append(("late", epoch))
+    plain = callbacks.Callback()
+    listed = callbacks.CallbackList([Old(), late, plain], None, {})
+    listed.on_train_batch_end(3)
+    listed.on_epoch_end(1, logs={"loss": 0.5})
+    listed.on_train_begin()
+    assert seen == [("old", 3), ("late", 1)]
+    _model().fit(x, y, batch_size=20, epochs=1, verbose=0, callbacks=[Old()])
+    assert seen[2:] == [("old", 0), ("old", 1)]
