@@ -3,7 +3,7 @@ trained here runs in onnxruntime, or anything else that reads ONNX, with no fast
 
 The graph takes "input" (batch, *input_shape) in the model's float type and gives "output" (batch,
 *output_shape): the model's predict(), with any final softmax or sigmoid kept. A model of several inputs
-or outputs names them as its Inputs and outputs are named (model.output_names, or the keys of a dict). Layers map to standard
+or outputs names them as its Inputs and outputs are named (model.output_names, or a dict's keys). Layers map to standard
 operators (opset 17): Dense to MatMul and Add; Conv2D and MaxPooling2D, which fastnn runs channels-last, to
 Conv and MaxPool between two Transposes (NHWC <-> NCHW; runtimes fuse them away); BatchNormalization to
 its inference form, a Mul and an Add per channel; Dropout to Identity; the merge layers to Sum, Sub, Mul,

@@ -37,8 +37,17 @@ def class_names(dataset, k):
     return list(names) if names is not None and len(names) == k else [str(i) for i in range(k)]
 
 
+def check_classifier(model):
+    """A model of one input and one output, as the digit tools read images with (ValueError otherwise)."""
+    inputs, outputs = len(model._input_shapes), len(model._output_shapes) if model.built else 1
+    if inputs != 1 or outputs != 1:
+        raise ValueError(f"fastnn's image tools expect a model of one input and one output. Received: model "
+                         f"{model.name!r} with {inputs} inputs and {outputs} outputs")
+
+
 def as_model_input(x, model):
     """Images (N,28,28,1) reshaped to the model's per-sample input shape, which must hold 784 values."""
+    check_classifier(model)
     shape = model.input_shape[1:]
     if int(np.prod(shape)) != IMAGE_SIZE:
         raise ValueError(f"fastnn's datasets hold 28x28 grey images, so the model must take 784 values per sample. "
@@ -72,6 +81,7 @@ class ImageClassifier:
         # commands that read no image (train, backends) do not pay for it
         from .digits import to_mnist
 
+        check_classifier(model)
         self.model = model
         dataset = recipe_dataset(recipe_of(model))
         self.reader = to_mnist if dataset is None else resize_image

@@ -62,8 +62,9 @@ def save_model(model, filepath, include_optimizer=True):
     if model.loss is not None:
         targets = model._targets
         if len(targets) == 1:
-            compiled = {"loss": targets[0].loss.get_config(), "metrics": targets[0].metrics,
-                        "loss_weights": targets[0].weight}
+            compiled = {"loss": targets[0].loss.get_config(), "metrics": targets[0].metrics}
+            if targets[0].weight != 1.0:
+                compiled["loss_weights"] = targets[0].weight
         else:   # per output, in order
             compiled = {"loss": [t.loss.get_config() for t in targets], "metrics": [t.metrics for t in targets],
                         "loss_weights": [t.weight for t in targets]}

@@ -12,11 +12,11 @@ import subprocess
 
 def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB",
                  expand_nested=False, dpi=200, show_layer_activations=False, show_trainable=False, **kwargs):
-    """The DOT text of model's graph: a box per layer (the input first), an arrow per connection."""
+    """The DOT text of model's graph: a box per layer (the inputs first), an arrow per connection."""
     if rankdir not in ("TB", "LR"):
         raise ValueError(f"model_to_dot(rankdir=...) expects 'TB' or 'LR'. Received: rankdir={rankdir!r}")
     model._require_built("plot_model")
-    listed = model.layers   # a functional model lists its InputLayer first; a Sequential one has none listed
+    listed = model.layers   # a functional model lists its InputLayers first; a Sequential one has none listed
     if not listed or type(listed[0]).__name__ != "InputLayer":
         listed = [None, *listed]
     box = {id(layer): f"layer{i}" for i, layer in enumerate(listed)}

@@ -1,5 +1,5 @@
 """`fastnn evaluate`: a saved model's accuracy, confusion matrix and most-confused classes on a test set."""
-from ..inference import class_names, recipe_dataset, recipe_of
+from ..inference import check_classifier, class_names, recipe_dataset, recipe_of
 from ..saving import load_model
 from . import data, options, report
 
@@ -21,6 +21,7 @@ def run(args):
         options.check_output_folder(args.plots, "--plots")
     options.setup_runtime(args)
     model = load_model(args.model, compile=False)
+    check_classifier(model)
     dataset = args.dataset if args.dataset is not None else recipe_dataset(recipe_of(model))
     _, (x_test, y_test), dataset, lines = data.load(dataset, args.limit)
     print(f"Model: {model.name} ({model.count_params():,} parameters) from {args.model}")

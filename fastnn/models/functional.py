@@ -13,7 +13,7 @@ once (a shared layer: one set of weights, whose gradients from every call are ad
 from ..layers import InputLayer, KerasTensor
 from ..trainers.data import by_key
 from .graph import Graph, Node
-from .sequential import Sequential, _snake
+from .sequential import Sequential, _snake, unique_name
 
 
 class Functional(Sequential):
@@ -43,24 +43,28 @@ class Functional(Sequential):
             out_values, out_keys = parts.outputs, parts.output_keys
         else:
             in_keys, tensors = _many("inputs", inputs)
-            for key, tensor in zip(in_keys or (), tensors):
-                tensor.layer.name = key   # a dict of Inputs names each input by its key
             if not all(isinstance(t.layer, InputLayer) for t in tensors):
                 raise TypeError(f"Model(inputs=...) expects fastnn.layers.Input(...) values. Received: {inputs!r}")
+            for key, tensor in zip(in_keys or (), tensors):
+                if key != tensor.layer.name:
+                    raise ValueError(f"Model(inputs=...) as a dict expects each key to be its Input's name "
+                                     f"(Input(..., name={key!r})). Received: key {key!r} for {tensor.layer!r}")
             if len({id(t) for t in tensors}) != len(tensors):
-                raise ValueError("Model(inputs=...) lists an Input twice")
+                raise ValueError(f"Model(inputs=...) lists an Input twice. Received: inputs={inputs!r}")
             out_keys, results = _many("outputs", outputs)
             sources = [t.layer for t in tensors]
             layers, node_layers, inbound, out_values = _trace(tensors, results)
         taken = set()
         for source in sources:
-            base = source.name or "input_layer"
-            name, k = base, 0
-            while name in taken:
-                k += 1
-                name = f"{base}_{k}"
-            source.name = name
-            taken.add(name)
+            source.name = unique_name(source.name or "input_layer", taken)
+            taken.add(source.name)
+        first = len(sources)
+        read = {v for reads in inbound for v in reads}
+        unused = [source.name for i, source in enumerate(sources) if i not in read]
+        if unused:
+            raise ValueError(f"Model: the outputs do not depend on the Input(s) {unused}")
+        if out_keys is not None and len(set(out_keys)) != len(out_keys):
+            raise ValueError(f"Model(outputs=...) names an output twice. Received: keys {list(out_keys)}")
         self._input_layers = sources
         self._input_shape, self._batch_size = sources[0].input_shape, sources[0].batch_size
         for layer in layers:
@@ -69,19 +73,13 @@ class Functional(Sequential):
         # the calls in order: (the layer's index in _layers, the values the call reads: the inputs first,
         # 0 .. len(inputs) - 1, then len(inputs) + j for call j's output)
         self._nodes = [(int(k), tuple(v)) for k, v in zip(node_layers, inbound)]
-        first = len(sources)
         self._outputs = [first + len(self._nodes) - 1] if out_values is None else [int(v) for v in out_values]
         self._output_dict_keys = None if out_keys is None else list(out_keys)
         self.build() if build else self._declare()
 
     def _unique_name(self, base, also=()):
-        taken = {layer.name for layer in self._layers} | set(also) | {
-            layer.name for layer in getattr(self, "_input_layers", ())}
-        name, k = base, 0
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        return name
+        return unique_name(base, {layer.name for layer in self._layers} | set(also)
+                           | {layer.name for layer in getattr(self, "_input_layers", ())})
 
     @classmethod
     def from_parts(cls, input_layers, layers, node_layers, inbound, outputs=None, output_keys=None, name=None,
@@ -126,8 +124,12 @@ class Functional(Sequential):
 
     @property
     def output_names(self):
-        """The names of the layers whose calls are the outputs (keras.Model.output_names)."""
-        return [self._layers[self._nodes[v - len(self._input_layers)][0]].name for v in self._outputs]
+        """The names of the layers whose calls are the outputs (keras.Model.output_names); a layer that gives
+        two outputs (a shared layer) names the second name_1."""
+        names = []
+        for v in self._outputs:
+            names.append(unique_name(self._layers[self._nodes[v - len(self._input_layers)][0]].name, names))
+        return names
 
     @property
     def _output_keys(self):
@@ -263,6 +265,11 @@ class Model(Functional):
         Sequential.__init__(self, name=name or _snake(type(self).__name__), seed=seed, dtype=dtype)
         self._input_layers, self._nodes, self._outputs, self._output_dict_keys = [], [], [], None
 
+    @property
+    def _traces_at_first_data(self):
+        """Whether the model is a subclass not traced yet, whose inputs the first data's structure decides."""
+        return not self._input_layers
+
     def call(self, inputs, training=None):
         raise NotImplementedError
 
@@ -312,8 +319,8 @@ def _many(what, tensors):
 def _trace(sources, outputs):
     """(the layers, each once, in the order of their first call; per call in an order where each comes after
     what it reads, its layer's index and the values it reads; the values that are the outputs) of the graph
-    from the sources to the outputs; ValueError when an output depends on an Input not among the sources, an
-    output is an Input, or an Input goes unused."""
+    from the sources to the outputs; ValueError when an output depends on an Input not among the sources, or
+    an output is an Input."""
     order, index = [], {id(source): i for i, source in enumerate(sources)}
     first = len(sources)
 
@@ -333,11 +340,7 @@ def _trace(sources, outputs):
         visit(output)
     values = [index[id(t)] for t in outputs]
     if len(set(values)) != len(values):
-        raise ValueError("Model(outputs=...) lists a value twice")
-    used = {index[id(t)] for tensor in order for t in tensor.inputs}
-    unused = [s.layer.name or f"inputs[{i}]" for i, s in enumerate(sources) if i not in used]
-    if unused:
-        raise ValueError(f"Model: the outputs do not depend on the Input(s) {unused}")
+        raise ValueError(f"Model(outputs=...) lists a value twice. Received: outputs={outputs!r}")
     layers, position = [], {}
     for tensor in order:
         if id(tensor.layer) not in position:

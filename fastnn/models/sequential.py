@@ -16,7 +16,8 @@ import numpy as np
 from .. import backend, losses, optimizers, saving_lib
 from ..layers import InputLayer, KerasTensor, Layer
 from ..trainers import Trainer
-from ..trainers.data import by_key, check_x, rows
+from ..trainers.data import by_key
+from ..trainers.step import check_output
 from ..utils import check_int, floatx, make_rng
 from .graph import Graph
 
@@ -53,6 +54,7 @@ class Sequential:
         self.loss = None
         self.metrics_names = []
         self._targets = None   # compile()'s Target per output
+        self._target_keys = self._compiled = None   # the output keys the targets were made for; compile()'s args
         self.stop_training = False
         self.history = None
         self._trainer = Trainer(self)
@@ -191,12 +193,7 @@ class Sequential:
         return layer
 
     def _unique_name(self, base):
-        taken = {layer.name for layer in self._layers}
-        name, k = base, 0
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        return name
+        return unique_name(base, {layer.name for layer in self._layers})
 
     def build(self, input_shape=None):
         """Create every weight for per-sample input_shape (a leading None batch axis is accepted). A layer
@@ -294,6 +291,9 @@ class Sequential:
             layer.resolve()
         if not self.built:
             return
+        if self.loss is not None and self._target_keys != self._output_keys:
+            # compiled before its outputs were known (a subclassed Model, traced at its first data)
+            self._set_targets(*self._make_targets(self._compiled))
         self._trainer.setup()
         if self.loss is not None:
             self.optimizer.build(self._params, self._grads)
@@ -342,21 +342,41 @@ class Sequential:
             raise TypeError(f"compile(jit_compile=...) expects a bool or 'auto'. Received: jit_compile={jit_compile!r}")
         if loss is None:
             raise ValueError("compile(loss=...) is required, e.g. 'sparse_categorical_crossentropy'. Received: None")
+        optimizer = optimizers.get(optimizer)
+        compiled = (loss, loss_weights, metrics)
+        if getattr(self, "_traces_at_first_data", False):
+            # a subclassed Model not traced yet: its outputs, and so the per-output checks, come with its first
+            # data (_setup)
+            self.optimizer, self._compiled = optimizer, compiled
+            self._target_keys, self._targets, self.loss, self.metrics_names = None, None, loss, ["loss"]
+            return
+        targets = self._make_targets(compiled)   # every check before anything changes
+        self.optimizer, self._compiled = optimizer, compiled
+        self._set_targets(*targets)
+        if self.built:
+            self._apply_trainable()
+            self._setup()
+        elif self._input_shape is not None:
+            self.build()
+
+    def _make_targets(self, compiled):
+        """(the output keys, a Target per output) from compile()'s (loss, loss_weights, metrics), each loss
+        checked against its output's shape once the model is built."""
         keys = self._output_keys
-        targets = _targets(keys, loss, loss_weights, metrics)
-        self.optimizer = optimizers.get(optimizer)
-        self._targets = targets
+        targets = _targets(keys, *compiled)
+        if self.built:
+            for target, shape, key in zip(targets, self._output_shapes, keys):
+                check_output(target.loss, shape, None if len(keys) == 1 else key)
+        return keys, targets
+
+    def _set_targets(self, keys, targets):
+        self._target_keys, self._targets = keys, targets
         self.loss = targets[0].loss if len(targets) == 1 else [t.loss for t in targets]
         # as Keras: what evaluate() returns, in order: the loss, each output's (several outputs), the metrics
         self.metrics_names = ["loss"]
         if len(targets) > 1:
             self.metrics_names += [f"{t.name}_loss" for t in targets]
         self.metrics_names += [m if t.name is None else f"{t.name}_{m}" for t in targets for m in t.metrics]
-        if self.built:
-            self._apply_trainable()
-            self._setup()
-        elif self._input_shape is not None:
-            self.build()
 
     # -- training and inference: the trainer's -----------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -402,7 +422,7 @@ class Sequential:
         return self._trainer.predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=rows(check_x(self, x)))
+        return self._trainer.predict(x, whole=True)
 
     def __call__(self, x, training=None):
         """On data, predict(x) in one batch; on a symbolic value (a functional model being made), the model's
@@ -415,7 +435,7 @@ class Sequential:
             return self._apply(symbolic)
         if symbolic is not None:   # a list or dict of symbolic values: the inputs of a model of several
             return self._apply(symbolic)
-        return self.predict(x, batch_size=max(1, rows(check_x(self, x))))
+        return self._trainer.predict(x, whole=True)
 
     def _apply(self, tensor):
         for layer in self._layers:
@@ -531,6 +551,15 @@ class Sequential:
         return json.dumps({"class_name": self.config_class, "config": self.get_config()}, **kwargs)
 
 
+def unique_name(base, taken):
+    """base, or base_1, base_2... : the first not in taken, as Keras names layers."""
+    name, k = base, 0
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    return name
+
+
 def _symbolic(x):
     """x's symbolic value(s) (an Input stands for its value): one KerasTensor, a list or dict of them, or
     None when x is data."""
@@ -584,17 +613,18 @@ def _targets(keys, loss, loss_weights, metrics):
         raise TypeError(f"compile(loss_weights=...) expects a list or a dict of one weight per output {list(keys)}. "
                         f"Received: {loss_weights!r}")
     for w in weights:
-        if not isinstance(w, numbers.Real) or isinstance(w, bool) or not (w >= 0 and w < float("inf")):
+        if not isinstance(w, numbers.Real) or isinstance(w, bool):
+            raise TypeError(f"compile(loss_weights=...) expects numbers. Received: {loss_weights!r}")
+        if not (w >= 0 and abs(w) < 1e300):
             raise ValueError(f"compile(loss_weights=...) expects finite numbers >= 0. Received: {loss_weights!r}")
     if metrics is None:
         per = [[] for _ in keys]
+    elif not several and isinstance(metrics, dict):
+        per = [_metric_list(_per_output("metrics", metrics, keys)[0], metrics)]
     elif several:
-        per = [[] if m is None else [m] if isinstance(m, str) else list(m)
-               for m in _per_output("metrics", metrics, keys)]
+        per = [_metric_list(m, metrics) for m in _per_output("metrics", metrics, keys)]
     else:
-        if isinstance(metrics, dict):
-            metrics = _per_output("metrics", metrics, keys)[0]
-        per = [[] if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)]
+        per = [_metric_list(metrics, metrics)]
     names = []
     for given in per:
         kept = []
@@ -606,6 +636,15 @@ def _targets(keys, loss, loss_weights, metrics):
         names.append(kept)
     return [Target(k if several else None, losses.get(fn), float(w), m)
             for k, fn, w, m in zip(keys, loss, weights, names)]
+
+
+def _metric_list(entry, given):
+    """One output's metrics (None, a name, or a list or tuple of names) as a list of names."""
+    names = [] if entry is None else [entry] if isinstance(entry, str) else entry
+    if not isinstance(names, (list, tuple)) or not all(isinstance(m, str) for m in names):
+        raise TypeError("compile(metrics=...) expects metric names: a list of them (per output, for a model of "
+                        f"several: a list of such lists, or a dict). Received: metrics={given!r}")
+    return list(names)
 
 
 def _per_output(what, value, keys):

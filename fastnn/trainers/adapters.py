@@ -116,6 +116,8 @@ class StreamBatches:
     def _target(self, head, y, key):
         """Labels as int64, other targets in the model's dtype (_converted), where they are numbers."""
         sparse = head.loss_fn.target == "sparse"
+        if y is None:   # check_y says what is missing
+            return y
         if y.dtype.kind in "iu" if sparse else y.dtype.kind == "f":
             y = self._converted(y, key, np.int64 if sparse else self.model.dtype)
         return y
@@ -131,7 +133,7 @@ class StreamBatches:
 
     def _array(self, x, key):
         x = _numpy(x)
-        if x.dtype.kind in "biuf" and self.model.built:
+        if x is not None and x.dtype.kind in "biuf" and self.model.built:
             x = self._converted(x, key, self.model.dtype)
         return x
 

@@ -13,6 +13,8 @@ from ..utils import check_int
 def check_x(model, x, name="x"):
     """x as a C-contiguous array of the model's dtype (a tuple of them for a model of several inputs); builds
     the model from x's shape if it is not built."""
+    if isinstance(x, (list, tuple)) and len(x) > 1 and getattr(model, "_traces_at_first_data", False):
+        model.build([np.shape(a)[1:] for a in x])   # a subclass whose call() takes a list of inputs
     names = model._input_names
     if len(names) > 1:
         parts = by_key(x, names, "input", name)
@@ -20,8 +22,7 @@ def check_x(model, x, name="x"):
                    for a, shape, key in zip(parts, model._input_shapes, names))
         same_length(xs, names, name)
         return xs
-    if isinstance(x, dict) and len(x) == 1 and names and next(iter(x)) == names[0]:
-        x = x[names[0]]
+    x = _unwrap(x, names[0])
     return _check_x(model, x, None, name)
 
 
@@ -46,6 +47,13 @@ def _check_x(model, x, shape, name):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise ValueError(f"`{name}` contains {bad} NaN or inf values; clean or impute the data first")
     return x
+
+
+def _unwrap(value, key):
+    """For a model of one input or output: value[key] when value is a dict of just that key, else value."""
+    if isinstance(value, dict) and len(value) == 1 and key is not None and key in value:
+        return value[key]
+    return value
 
 
 def by_key(value, keys, what, name, item="array"):
@@ -87,8 +95,7 @@ def check_y(heads, y, n, name="y"):
         keys = [head.key for head in heads]
         return tuple(_check_y(head, a, n, f"{name}[{head.key!r}]")
                      for head, a in zip(heads, by_key(y, keys, "output", name)))
-    if isinstance(y, dict) and len(y) == 1 and next(iter(y)) == heads[0].key:
-        y = y[heads[0].key]
+    y = _unwrap(y, heads[0].key)
     return _check_y(heads[0], y, n, name)
 
 
@@ -149,8 +156,7 @@ def sample_weights(heads, y, n, sample_weight=None, class_weight=None, name="sam
         checked = [None if w is None else _sample_weight(head, w, n, f"{name}[{head.key!r}]")
                    for head, w in zip(heads, parts)]
         return tuple(checked) if any(w is not None for w in checked) else None
-    if isinstance(sample_weight, dict) and len(sample_weight) == 1 and next(iter(sample_weight)) == heads[0].key:
-        sample_weight = sample_weight[heads[0].key]
+    sample_weight = _unwrap(sample_weight, heads[0].key)
     head = heads[0]
     w = None if sample_weight is None else _sample_weight(head, sample_weight, n, name)
     if class_weight is not None:

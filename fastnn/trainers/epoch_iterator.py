@@ -1,7 +1,7 @@
 """Batches of a pass over the data: slices in order, or a shuffled epoch gathered into preallocated buffers."""
 import numpy as np
 
-from .data import rows
+from .data import rows, select
 
 
 def num_batches(n, batch_size):
@@ -36,7 +36,8 @@ class EpochIterator:
         bounds = list(batch_bounds(self.n, self.batch_size))[:self.steps]
         if not self.shuffle:
             for step, (lo, hi) in enumerate(bounds):
-                yield step, _rows(x, lo, hi), _rows(y, lo, hi), _rows(w, lo, hi)
+                part = slice(lo, hi)
+                yield step, select(x, part), select(y, part), select(w, part)
             return
         order = self.rng.permutation(self.n)
         xbuf, ybuf, wbuf = self._xbuf, self._ybuf, self._wbuf
@@ -52,14 +53,6 @@ def _buffers(a, m):
     if type(a) is tuple:
         return tuple(_buffers(b, m) for b in a)
     return np.empty((m,) + a.shape[1:], a.dtype)
-
-
-def _rows(a, lo, hi):
-    if a is None:
-        return None
-    if type(a) is tuple:
-        return tuple(None if b is None else b[lo:hi] for b in a)
-    return a[lo:hi]
 
 
 def _take(a, idx, buf):

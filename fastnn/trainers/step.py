@@ -11,6 +11,15 @@ from .. import backend
 from ..kernels.losses.reference import EPSILON
 
 
+def check_output(loss, out_shape, name=None):
+    """ValueError when the loss cannot score an output of per-sample shape out_shape (name: the output's,
+    for a model of several)."""
+    if loss.target == "sparse" and (len(out_shape) != 1 or out_shape[0] < 2):
+        where = "the model" if name is None else f"output {name!r}"
+        raise ValueError(f"{loss.name} expects {where} to give one score per class, shape (None, K) with K >= 2. "
+                         f"Received: output shape {(None,) + tuple(out_shape)}")
+
+
 class LossHead:
     """What compile() decided for one output of a built model: the loss kernel, whether the output
     activation is fused into it (softmax + cross-entropy computed from the logits), how accuracy reads the
@@ -24,9 +33,7 @@ class LossHead:
         out_shape = layer.output_shape
         self.loss_fn, self.out_shape, self.name, self.weight = loss, tuple(out_shape), name, float(weight)
         self.key = key   # what targets, losses and weights given as a dict are keyed by
-        if loss.target == "sparse" and (len(out_shape) != 1 or out_shape[0] < 2):
-            raise ValueError(f"{loss.name} expects the model to output one score per class, shape (None, K) "
-                             f"with K >= 2. Received: output shape {(None,) + out_shape}")
+        check_output(loss, out_shape, name)
         tail = layer.output_activation()
         fused = (fusable and not loss.from_logits and loss.fuses is not None
                  and layer.fuse_output_activation(loss.fuses))

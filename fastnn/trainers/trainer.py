@@ -274,7 +274,8 @@ class Trainer:
             if callbacks else None
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False):
+                 callbacks=None, return_dict=False, whole=False):
+        """whole: all of x in one batch (test_on_batch)."""
         model = self.model
         self._require_compiled("evaluate")
         batch_size = check_batch_size(batch_size)
@@ -287,6 +288,8 @@ class Trainer:
         else:
             x = check_x(model, x)
             n = rows(x)
+            if whole:
+                batch_size = n
             y = check_y(self.heads, y, n)
             w = sample_weights(self.heads, y, n, sample_weight)
             batches = _in_order(x, y, w, batch_size, steps)()
@@ -301,10 +304,10 @@ class Trainer:
         return self._result(result, return_dict)
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
-        return self.evaluate(x, y, batch_size=rows(check_x(self.model, x)), verbose=0, sample_weight=sample_weight,
-                             return_dict=return_dict)
+        return self.evaluate(x, y, verbose=0, sample_weight=sample_weight, return_dict=return_dict, whole=True)
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, whole=False):
+        """whole: all of x in one batch (predict_on_batch, calling the model on data)."""
         model = self.model
         batch_size = check_batch_size(batch_size)
         verbose = check_verbose(verbose)
@@ -313,6 +316,8 @@ class Trainer:
             return self._predict_stream(x, steps, verbose, callbacks)
         x = check_x(model, x)
         n = rows(x)
+        if whole:
+            batch_size = n
         if steps is not None:
             n = min(n, steps * batch_size)
         steps = num_batches(n, batch_size)

@@ -239,3 +239,98 @@ def test_what_models_of_several_inputs_and_outputs_refuse():
         model.fit(x, y, sample_weight=[None, np.ones(3)], verbose=0)
     with pytest.raises(ValueError, match="build"):
         model.build((None, 5))
+
+
+class TwoHeads(fastnn.Model):
+    """A subclass whose call() takes a list of two inputs and returns two outputs."""
+
+    def __init__(self):
+        super().__init__(seed=0, dtype="float64")
+        self.hidden = L.Dense(6, activation="tanh")
+        self.digit = L.Dense(3, activation="softmax", name="digit")
+        self.even = L.Dense(1, activation="sigmoid", name="even")
+
+    def call(self, inputs, training=None):
+        img, extra = inputs
+        h = L.concatenate([self.hidden(img), extra])
+        return [self.digit(h), self.even(h)]
+
+
+def test_a_subclass_of_two_inputs_and_outputs_compiled_before_its_first_data():
+    x, y = _data()
+    model = TwoHeads()
+    model.compile("adam", loss=LOSSES, metrics={"digit": "accuracy", "even": "accuracy"})
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert model.metrics_names == ["loss", "digit_loss", "even_loss", "digit_accuracy", "even_accuracy"]
+    assert list(history.history) == model.metrics_names
+    assert model.input_shape == [(None, 5), (None, 2)] and [o.shape for o in model.predict(x)] == [(24, 3), (24, 1)]
+    single = TwoHeads()
+    single.compile("adam", loss="mse")   # one loss for both outputs, known once traced
+    single.fit(x, [np.eye(3)[y[0]], y[1]], verbose=0)
+    assert single.metrics_names == ["loss", "digit_loss", "even_loss"]
+
+
+def test_outputs_of_one_shared_layer_get_names_of_their_own():
+    rng = np.random.default_rng(0)
+    a, b = L.Input((3,)), L.Input((3,))
+    head = L.Dense(2, name="head")
+    model = fastnn.Model([a, b], [head(a), head(b)], seed=0)
+    model.compile("sgd", loss=["mse", "mse"])
+    assert model.output_names == ["head", "head_1"]
+    xa, xb = rng.normal(size=(8, 3)), rng.normal(size=(8, 3))
+    logs = model.evaluate([xa, xb], {"head": np.zeros((8, 2)), "head_1": np.full((8, 2), 100.0)}, verbose=0,
+                          return_dict=True)
+    assert list(logs) == ["loss", "head_loss", "head_1_loss"] and logs["head_loss"] < 10 < logs["head_1_loss"]
+
+
+def test_a_failed_compile_leaves_the_model_as_it_was(tmp_path):
+    x, y = _data()
+    model = _two_by_two(dtype="float32")
+    model.compile("adam", loss=LOSSES)
+    model.fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match=r"expects output 'even' to give one score per class"):
+        model.compile("sgd", loss=["mse", "sparse_categorical_crossentropy"])
+    assert isinstance(model.optimizer, fastnn.optimizers.Adam) and model.metrics_names == ["loss", "digit_loss",
+                                                                                           "even_loss"]
+    model.fit(x, y, verbose=0)
+    model.save(tmp_path / "m.keras")
+    fastnn.models.load_model(tmp_path / "m.keras").fit(x, y, verbose=0)
+
+
+def test_bad_compile_arguments_and_stream_batches_name_what_was_received():
+    x, y = _data()
+    model = _two_by_two()
+    with pytest.raises(TypeError, match=r"compile\(metrics=...\) expects metric names"):
+        model.compile("sgd", loss=LOSSES, metrics=[1, None])
+    with pytest.raises(TypeError, match=r"compile\(metrics=...\) expects metric names"):
+        model.compile("sgd", loss=LOSSES, metrics=[[["accuracy"]], None])
+    with pytest.raises(ValueError, match="finite numbers >= 0"):
+        model.compile("sgd", loss=LOSSES, loss_weights=[10 ** 400, 1])
+    with pytest.raises(TypeError, match=r"loss_weights=...\) expects numbers"):
+        model.compile("sgd", loss=LOSSES, loss_weights=["1", 1])
+    model.compile("sgd", loss=LOSSES)
+    for batch in (([x[0], None], y), (x, [y[0], None])):
+        with pytest.raises(ValueError, match=r"fit batch 0: (x\['extra'\]|y\['even'\])` is required"):
+            model.fit(iter([batch]), steps_per_epoch=1, verbose=0)
+
+
+def test_hostile_configs_of_several_inputs_and_outputs_are_refused():
+    config = _two_by_two(dict_outputs=True).get_config()
+    first = len(config["inputs"])
+    hostile = [{"outputs": [0, 1]}, {"outputs": [first + len(config["inbound"])]}, {"outputs": []},
+               {"output_keys": ["a"]}, {"output_keys": ["a", "a"]}, {"output_keys": [1, 2]},
+               {"inputs": [{"name": "img", "shape": [5]}]}, {"inputs": "x"},
+               {"inputs": config["inputs"] + [{"name": "unused", "shape": [2], "batch_size": None}]}]
+    for change in hostile:
+        with pytest.raises(ValueError):
+            fastnn.models.model_from_config({**config, **change})
+    with pytest.raises(ValueError, match="expects each key to be its Input's name"):
+        img = L.Input((2,), name="img")
+        fastnn.Model({"image": img}, L.Dense(1)(img))
+
+
+def test_the_image_tools_refuse_a_model_of_several_inputs():
+    from fastnn.inference import ImageClassifier
+
+    with pytest.raises(ValueError, match="one input and one output. Received: model 'functional' with 2 inputs"):
+        ImageClassifier(_two_by_two())
