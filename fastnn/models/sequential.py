@@ -17,11 +17,11 @@ from .. import backend, losses, optimizers, saving_lib
 from ..layers import InputLayer, KerasTensor, Layer
 from ..trainers import Trainer
 from ..trainers.data import by_key
-from ..trainers.step import check_output
+from ..trainers.step import ACCURACY, check_output
 from ..utils import check_int, floatx, make_rng
 from .graph import Graph
 
-_METRIC_NAMES = {"accuracy": "accuracy", "acc": "accuracy"}
+_METRIC_NAMES = dict.fromkeys(ACCURACY, "accuracy")   # one accuracy per output, by any of its names
 
 
 class Target(namedtuple("Target", "name loss weight metrics")):
@@ -366,7 +366,7 @@ class Sequential:
         targets = _targets(keys, *compiled)
         if self.built:
             for target, shape, key in zip(targets, self._output_shapes, keys):
-                check_output(target.loss, shape, None if len(keys) == 1 else key)
+                check_output(target.loss, shape, None if len(keys) == 1 else key, target.metrics)
         return keys, targets
 
     def _set_targets(self, keys, targets):

@@ -11,13 +11,32 @@ from .. import backend
 from ..kernels.losses.reference import EPSILON
 
 
-def check_output(loss, out_shape, name=None):
-    """ValueError when the loss cannot score an output of per-sample shape out_shape (name: the output's,
-    for a model of several)."""
+# compile()'s accuracy metrics: "accuracy" (and "acc") take the kind that fits the loss, as Keras resolves them;
+# the named kinds must fit it
+ACCURACY = {"accuracy": None, "acc": None, "sparse_categorical_accuracy": "sparse",
+            "categorical_accuracy": "categorical", "binary_accuracy": "binary"}
+
+
+def accuracy_kind(loss, out_shape):
+    """Which accuracy fits the loss on an output of per-sample shape out_shape: "sparse" (argmax against
+    labels), "binary" (thresholded, element-wise) or "categorical" (argmax against one-hot rows)."""
+    if loss.target == "sparse":
+        return "sparse"
+    return "binary" if int(np.prod(out_shape)) == 1 or loss.name == "binary_crossentropy" else "categorical"
+
+
+def check_output(loss, out_shape, name=None, metrics=()):
+    """ValueError when the loss cannot score an output of per-sample shape out_shape, or a metric named for
+    one kind of accuracy does not fit it (name: the output's, for a model of several)."""
+    where = "the model" if name is None else f"output {name!r}"
     if loss.target == "sparse" and (len(out_shape) != 1 or out_shape[0] < 2):
-        where = "the model" if name is None else f"output {name!r}"
         raise ValueError(f"{loss.name} expects {where} to give one score per class, shape (None, K) with K >= 2. "
                          f"Received: output shape {(None,) + tuple(out_shape)}")
+    kind = accuracy_kind(loss, out_shape)
+    for m in metrics:
+        if ACCURACY.get(m) not in (None, kind):
+            raise ValueError(f"compile(metrics=...): {m!r} does not fit {loss.name} on {where} (its accuracy is "
+                             f"{kind} accuracy; 'accuracy' picks it). Received: metrics {list(metrics)}")
 
 
 class LossHead:
@@ -33,7 +52,7 @@ class LossHead:
         out_shape = layer.output_shape
         self.loss_fn, self.out_shape, self.name, self.weight = loss, tuple(out_shape), name, float(weight)
         self.key = key   # what targets, losses and weights given as a dict are keyed by
-        check_output(loss, out_shape, name)
+        check_output(loss, out_shape, name, metrics_names)
         tail = layer.output_activation()
         fused = (fusable and not loss.from_logits and loss.fuses is not None
                  and layer.fuse_output_activation(loss.fuses))
@@ -47,10 +66,10 @@ class LossHead:
         self.threshold = 0.0 if (fused or loss.from_logits) else 0.5
         self.sparse = loss.target == "sparse"
         self.k = int(np.prod(out_shape))
-        self.binary = not self.sparse and (self.k == 1 or loss.name == "binary_crossentropy")
+        self.binary = accuracy_kind(loss, out_shape) == "binary"
         # the name accuracy is logged under ("accuracy" or "acc", as compile() was given it; "<output>_accuracy"
         # for an output of several), or None
-        metric = next((m for m in metrics_names if m in ("accuracy", "acc")), None)
+        metric = next((m for m in metrics_names if m in ACCURACY), None)
         self.accuracy = metric if name is None or metric is None else f"{name}_{metric}"
         self.loss_key = "loss" if name is None else f"{name}_loss"
         self.dtype = dtype

@@ -551,3 +551,28 @@ def test_weights_are_keras_variables_and_summary_shows_trainable():
     model.summary(print_fn=lines.append, show_trainable=True, line_length=80, expand_nested=True)
     assert "Trainable |" in lines[2] and any("middle (Dense)" in line and "| N " in line for line in lines)
     assert fastnn.Input is layers.Input and fastnn.Model is fastnn.models.Model
+
+
+def test_accuracy_by_its_keras_names():
+    """"sparse_categorical_accuracy", "categorical_accuracy" and "binary_accuracy" log under their names
+    and count as "accuracy" does for the loss they fit; a kind that does not fit the loss is refused."""
+    rng = np.random.default_rng(0)
+    x, labels = rng.normal(size=(30, 4)), rng.integers(0, 3, 30)
+    runs = {}
+    for loss, metric, y in (("sparse_categorical_crossentropy", "sparse_categorical_accuracy", labels),
+                            ("categorical_crossentropy", "categorical_accuracy", np.eye(3)[labels]),
+                            ("sparse_categorical_crossentropy", "accuracy", labels)):
+        model = _three()
+        model.compile("sgd", loss, metrics=[metric])
+        logs = model.evaluate(x, y, verbose=0, return_dict=True)
+        assert list(logs) == ["loss", metric]
+        runs[metric] = logs[metric]
+    assert runs["sparse_categorical_accuracy"] == runs["categorical_accuracy"] == runs["accuracy"]
+    binary = fastnn.Sequential([layers.Input((4,)), layers.Dense(1, activation="sigmoid")], seed=0)
+    binary.compile("sgd", "binary_crossentropy", metrics=["binary_accuracy"])
+    p = binary.predict(x)[:, 0]
+    t = (labels > 0).astype(float)
+    assert binary.evaluate(x, t, verbose=0, return_dict=True)["binary_accuracy"] == np.mean((p > 0.5) == t)
+    model = _three()
+    with pytest.raises(ValueError, match="'binary_accuracy' does not fit sparse_categorical_crossentropy"):
+        model.compile("sgd", "sparse_categorical_crossentropy", metrics=["binary_accuracy"])
