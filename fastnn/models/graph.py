@@ -73,8 +73,9 @@ class Graph:
         return self.nodes[v - self.n_inputs]
 
     def fusable(self, v):
-        """Whether output value v may drop its layer's final activation into the loss: no node reads v, and
-        its layer is called nowhere else (a shared layer's other calls need the activation)."""
+        """Whether output value v may drop its layer's final activation into the loss: no node reads v (it
+        needs the activation), and its layer is called nowhere else (the layer holds one fusing choice, and
+        its other calls may be outputs whose losses choose otherwise)."""
         layer = self.producer(v).layer
         return not self.read_by_nodes.get(v) and sum(node.layer is layer for node in self.nodes) == 1
 
