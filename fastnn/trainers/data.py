@@ -10,23 +10,24 @@ import numpy as np
 from ..utils import check_int
 
 
-def check_x(model, x, name="x"):
+def check_x(model, x, name="x", finite=True):
     """x as a C-contiguous array of the model's dtype (a tuple of them for a model of several inputs); builds
-    the model from x's shape if it is not built."""
+    the model from x's shape if it is not built. finite=False leaves the NaN/inf check to the caller, which
+    runs check_finite on each batch before its kernels (predict: the batch is then in cache)."""
     if isinstance(x, (list, tuple)) and len(x) > 1 and getattr(model, "_traces_at_first_data", False):
         model.build([np.shape(a)[1:] for a in x])   # a subclass whose call() takes a list of inputs
     names = model._input_names
     if len(names) > 1:
         parts = by_key(x, names, "input", name)
-        xs = tuple(_check_x(model, a, shape, f"{name}[{key!r}]")
+        xs = tuple(_check_x(model, a, shape, f"{name}[{key!r}]", finite)
                    for a, shape, key in zip(parts, model._input_shapes, names))
         same_length(xs, names, name)
         return xs
     x = _unwrap(x, names[0])
-    return _check_x(model, x, None, name)
+    return _check_x(model, x, None, name, finite)
 
 
-def _check_x(model, x, shape, name):
+def _check_x(model, x, shape, name, finite=True):
     """One input array checked against its per-sample shape (None: the model's, built from x if need be)."""
     if x is None:
         raise ValueError(f"`{name}` is required. Received: {name}=None")
@@ -43,10 +44,20 @@ def _check_x(model, x, shape, name):
         raise ValueError(f"{model.name} expects {name} of shape {(None,) + tuple(shape)}. "
                          f"Received: {name} with shape {x.shape}")
     x = np.ascontiguousarray(x, dtype=model.dtype)
-    if not all_finite(x):
-        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise ValueError(f"`{name}` contains {bad} NaN or inf values; clean or impute the data first")
+    if finite:
+        check_finite(x, name)
     return x
+
+
+def check_finite(x, name="x", lo=None, keys=None):
+    """ValueError when x (an array, or a tuple of them keyed by keys; samples lo.. of the caller's data when lo
+    is given) holds a NaN or inf."""
+    for i, a in enumerate(x if type(x) is tuple else (x,)):
+        if not all_finite(a):
+            bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+            where = name if type(x) is not tuple else f"{name}[{keys[i]!r}]"
+            rows = "" if lo is None else f" (in samples {lo}..{lo + len(a) - 1})"
+            raise ValueError(f"`{where}` contains {bad} NaN or inf values{rows}; clean or impute the data first")
 
 
 def _unwrap(value, key):

@@ -23,8 +23,8 @@ from .. import backend
 from ..callbacks import CallbackList, History, check_callbacks
 from ..utils import check_float, check_int
 from .context import Context, ContextPool
-from .data import (check_batch_size, check_validation_data, check_x, check_y, rows, sample_weights, select,
-                   strata, stratified_split)
+from .data import (check_batch_size, check_finite, check_validation_data, check_x, check_y, rows,
+                   sample_weights, select, strata, stratified_split)
 from .guard import WeightsGuard
 from .adapters import StreamBatches, is_stream
 from .epoch_iterator import EpochIterator, batch_bounds, num_batches
@@ -314,7 +314,7 @@ class Trainer:
         steps = _steps("steps", steps)
         if is_stream(x):
             return self._predict_stream(x, steps, verbose, callbacks)
-        x = check_x(model, x)
+        x = check_x(model, x, finite=False)   # each batch is checked before its kernels run, while in cache
         n = rows(x)
         if whole:
             batch_size = n
@@ -333,6 +333,7 @@ class Trainer:
                 if cbs is not None:
                     cbs.on_predict_batch_begin(step)
                 xb = x[lo:hi] if type(x) is not tuple else tuple(a[lo:hi] for a in x)
+                check_finite(xb, "x", lo, model._input_names)
                 with reading:
                     out = forward(contexts.get(hi - lo), xb, False)
                     if type(out) is list:

@@ -150,3 +150,20 @@ def test_malformed_calls_never_crash_the_interpreter(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("DONE")
     assert out.stdout.count("ValueError") == 5 * len(fastnn.available_backends())
+
+
+def test_predict_checks_each_batch_for_nan_before_its_kernels_run():
+    """predict checks a batch for NaN and inf just before running it (the data read once, while in cache):
+    a bad value anywhere raises, naming the samples of its batch."""
+    model = fastnn.Sequential([fastnn.layers.Input((4,)), fastnn.layers.Dense(3, activation="softmax")], seed=0)
+    x = np.random.default_rng(0).normal(size=(12, 4)).astype(np.float32)
+    x[9, 2] = np.nan
+    with pytest.raises(ValueError, match=r"`x` contains 1 NaN or inf values \(in samples 8..11\)"):
+        model.predict(x, batch_size=4)
+    with pytest.raises(ValueError, match=r"`x` contains 1 NaN or inf values \(in samples 0..11\)"):
+        model.predict_on_batch(x)
+    x[9, 2] = np.inf
+    with pytest.raises(ValueError, match="NaN or inf"):
+        model(x)
+    x[9, 2] = 0.5
+    assert model.predict(x, batch_size=4).shape == (12, 3)

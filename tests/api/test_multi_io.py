@@ -334,3 +334,10 @@ def test_the_image_tools_refuse_a_model_of_several_inputs():
 
     with pytest.raises(ValueError, match="one input and one output. Received: model 'functional' with 2 inputs"):
         ImageClassifier(_two_by_two())
+
+
+def test_predict_names_the_input_that_holds_a_nan():
+    x, _ = _data()
+    x[1][13, 0] = np.nan
+    with pytest.raises(ValueError, match=r"`x\['extra'\]` contains 1 NaN or inf values \(in samples 10..14\)"):
+        _two_by_two().predict(x, batch_size=5)
