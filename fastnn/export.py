@@ -3,17 +3,17 @@ trained here runs in onnxruntime, or anything else that reads ONNX, with no fast
 
 The graph takes "input" (batch, *input_shape) in the model's float type and gives "output" (batch,
 *output_shape): the model's predict(), with any final softmax or sigmoid kept. A model of several inputs
-or outputs names them as its Inputs and outputs are named (model.output_names, or a dict's keys). Layers map to standard
-operators (opset 17): Dense to MatMul and Add; Conv2D and MaxPooling2D, which fastnn runs channels-last, to
-Conv and MaxPool between two Transposes (NHWC <-> NCHW; runtimes fuse them away); BatchNormalization to
-its inference form, a Mul and an Add per channel; Dropout to Identity; the merge layers to Sum, Sub, Mul,
-Max and Concat (Average: a Sum, scaled). It needs the `onnx` package (`pip install "fastnn[onnx]"`),
-imported only here.
+or outputs names them as its Inputs and outputs are named (model.output_names, or a dict's keys).
+Layers map to standard operators (opset 17): Dense to MatMul and Add; Conv2D and MaxPooling2D, which
+fastnn runs channels-last, to Conv and MaxPool between two Transposes (NHWC <-> NCHW; runtimes fuse them
+away); BatchNormalization to its inference form, a Mul and an Add per channel; Dropout to Identity;
+Reshape to Reshape; Rescaling to Mul and Add; the merge layers to Sum, Sub, Mul, Max and Concat (Average:
+a Sum, scaled). It needs the `onnx` package (`pip install "fastnn[onnx]"`), imported only here.
 """
 import numpy as np
 
 from .layers import (Activation, Add, Average, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten,
-                     Maximum, MaxPooling2D, Multiply, Subtract)
+                     Maximum, MaxPooling2D, Multiply, Rescaling, Reshape, Subtract)
 from .saving_lib import atomic_write
 
 OPSET = 17
@@ -89,7 +89,8 @@ class _Builder:
     def layer(self, layer, x):
         for kind, emit in ((Dense, self.dense), (Conv2D, self.conv), (MaxPooling2D, self.pool),
                            (BatchNormalization, self.batchnorm), (Activation, self.activation),
-                           (Flatten, self.flatten), (Dropout, self.identity), (Concatenate, self.concatenate),
+                           (Flatten, self.flatten), (Reshape, self.reshape), (Rescaling, self.rescaling),
+                           (Dropout, self.identity), (Concatenate, self.concatenate),
                            (Add, self.merge), (Subtract, self.merge), (Multiply, self.merge),
                            (Average, self.merge), (Maximum, self.merge)):
             if isinstance(layer, kind):
@@ -136,6 +137,13 @@ class _Builder:
 
     def flatten(self, layer, x):
         return self.op("Reshape", [x, self.const([0, -1], f"{layer.name}_shape", np.int64)])
+
+    def reshape(self, layer, x):
+        return self.op("Reshape", [x, self.const([0, *layer.output_shape], f"{layer.name}_shape", np.int64)])
+
+    def rescaling(self, layer, x):
+        y = self.op("Mul", [x, self.const(layer.scale, f"{layer.name}_scale")])
+        return self.op("Add", [y, self.const(layer.offset, f"{layer.name}_offset")]) if layer.offset else y
 
     def identity(self, layer, x):
         return self.op("Identity", [x])

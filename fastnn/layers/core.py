@@ -222,3 +222,73 @@ class Flatten(Layer):
 
     def backward(self, ctx, dout, need_dx):
         return dout.reshape((dout.shape[0],) + self.input_shape) if need_dx else None
+
+
+class Reshape(Layer):
+    """Reshape(target_shape): (N, *input_shape) -> (N, *target_shape) in C order, a view (no copy), as
+    keras.layers.Reshape; one entry of target_shape may be -1, inferred from the input's size."""
+
+    def __init__(self, target_shape, name=None, input_shape=None):
+        super().__init__(name=name, input_shape=input_shape)
+        if isinstance(target_shape, int):
+            target_shape = (target_shape,)
+        if (not isinstance(target_shape, (tuple, list)) or not target_shape
+                or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and (s > 0 or s == -1)
+                           for s in target_shape)
+                or sum(s == -1 for s in target_shape) > 1):
+            raise ValueError("Reshape(target_shape=...) expects a tuple of positive ints, at most one of them -1. "
+                             f"Received: target_shape={target_shape!r}")
+        self.target_shape = tuple(int(s) for s in target_shape)
+
+    def build(self, input_shape):
+        size, known = math.prod(input_shape), math.prod(s for s in self.target_shape if s != -1)
+        if -1 in self.target_shape:
+            if size % known:
+                raise ValueError(f"Reshape: an input of shape {(None,) + tuple(input_shape)} ({size} values per "
+                                 f"sample) cannot take target_shape {self.target_shape}")
+            return tuple(size // known if s == -1 else s for s in self.target_shape)
+        if known != size:
+            raise ValueError(f"Reshape: an input of shape {(None,) + tuple(input_shape)} ({size} values per sample) "
+                             f"cannot take target_shape {self.target_shape} ({known} values)")
+        return self.target_shape
+
+    def forward(self, ctx, x, training):
+        return x.reshape((x.shape[0],) + self.output_shape)
+
+    def backward(self, ctx, dout, need_dx):
+        return dout.reshape((dout.shape[0],) + self.input_shape) if need_dx else None
+
+    def get_config(self):
+        return {"name": self.name, "target_shape": list(self.target_shape)}
+
+
+class Rescaling(Layer):
+    """Rescaling(scale, offset=0.0): x * scale + offset element-wise, as keras.layers.Rescaling (images in
+    0..255 to 0..1 with scale=1/255). NumPy's ufuncs into the layer's buffers: no kernel of its own."""
+
+    def __init__(self, scale, offset=0.0, name=None, input_shape=None):
+        super().__init__(name=name, input_shape=input_shape)
+        for arg, value in (("scale", scale), ("offset", offset)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(value):
+                raise ValueError(f"Rescaling({arg}=...) expects a finite number. Received: {arg}={value!r}")
+        self.scale, self.offset = float(scale), float(offset)
+
+    def buffers(self, n):
+        shape = self.buffer_shape(n)
+        return {"out": (shape, self.dtype), "dx": (shape, self.dtype)}
+
+    def forward(self, ctx, x, training):
+        np.multiply(x, self.dtype.type(self.scale), out=ctx.out)
+        if self.offset:
+            ctx.out += self.dtype.type(self.offset)
+        return ctx.out
+
+    def backward(self, ctx, dout, need_dx):
+        if not need_dx:
+            return None
+        np.multiply(dout, self.dtype.type(self.scale), out=ctx.dx)
+        return ctx.dx
+
+    def get_config(self):
+        return {"name": self.name, "scale": self.scale, "offset": self.offset}
