@@ -6,14 +6,14 @@ The graph takes "input" (batch, *input_shape) in the model's float type and give
 or outputs names them as its Inputs and outputs are named (model.output_names, or a dict's keys).
 Layers map to standard operators (opset 17): Dense to MatMul and Add; Conv2D and MaxPooling2D, which
 fastnn runs channels-last, to Conv and MaxPool between two Transposes (NHWC <-> NCHW; runtimes fuse them
-away); BatchNormalization to its inference form, a Mul and an Add per channel; Dropout to Identity;
-Reshape to Reshape; Rescaling to Mul and Add; the merge layers to Sum, Sub, Mul, Max and Concat (Average:
+away); BatchNormalization to its inference form, a Mul and an Add per channel; GlobalAveragePooling2D to
+ReduceMean; Dropout to Identity; Reshape to Reshape; Rescaling to Mul and Add; the merge layers to Sum, Sub, Mul, Max and Concat (Average:
 a Sum, scaled). It needs the `onnx` package (`pip install "fastnn[onnx]"`), imported only here.
 """
 import numpy as np
 
 from .layers import (Activation, Add, Average, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten,
-                     Maximum, MaxPooling2D, Multiply, Rescaling, Reshape, Subtract)
+                     GlobalAveragePooling2D, Maximum, MaxPooling2D, Multiply, Rescaling, Reshape, Subtract)
 from .saving_lib import atomic_write
 
 OPSET = 17
@@ -89,6 +89,7 @@ class _Builder:
     def layer(self, layer, x):
         for kind, emit in ((Dense, self.dense), (Conv2D, self.conv), (MaxPooling2D, self.pool),
                            (BatchNormalization, self.batchnorm), (Activation, self.activation),
+                           (GlobalAveragePooling2D, self.global_average),
                            (Flatten, self.flatten), (Reshape, self.reshape), (Rescaling, self.rescaling),
                            (Dropout, self.identity), (Concatenate, self.concatenate),
                            (Add, self.merge), (Subtract, self.merge), (Multiply, self.merge),
@@ -137,6 +138,9 @@ class _Builder:
 
     def flatten(self, layer, x):
         return self.op("Reshape", [x, self.const([0, -1], f"{layer.name}_shape", np.int64)])
+
+    def global_average(self, layer, x):
+        return self.op("ReduceMean", [x], axes=[1, 2], keepdims=int(layer.keepdims))
 
     def reshape(self, layer, x):
         return self.op("Reshape", [x, self.const([0, *layer.output_shape], f"{layer.name}_shape", np.int64)])

@@ -1,4 +1,4 @@
-"""MaxPooling2D, channels-last."""
+"""MaxPooling2D and GlobalAveragePooling2D, channels-last."""
 import numpy as np
 
 from ..utils import pair
@@ -45,3 +45,38 @@ class MaxPooling2D(Layer):
     def get_config(self):
         return {"name": self.name, "pool_size": list(self.pool_size), "strides": list(self.strides),
                 "padding": self.padding}
+
+
+class GlobalAveragePooling2D(Layer):
+    """GlobalAveragePooling2D(keepdims=False): each channel's mean over the image, (N, H, W, C) -> (N, C) (or
+    (N, 1, 1, C) with keepdims), as Keras's. A reduction NumPy does into the layer's buffers."""
+
+    def __init__(self, data_format=None, keepdims=False, name=None, input_shape=None):
+        super().__init__(name=name, input_shape=input_shape)
+        if data_format not in (None, "channels_last"):
+            raise ValueError("GlobalAveragePooling2D(data_format=...): fastnn is channels-last only. "
+                             f"Received: data_format={data_format!r}")
+        if not isinstance(keepdims, bool):
+            raise TypeError(f"GlobalAveragePooling2D(keepdims=...) expects a bool. Received: keepdims={keepdims!r}")
+        self.keepdims = keepdims
+
+    def build(self, input_shape):
+        h, w, c = check_image_shape(input_shape, "GlobalAveragePooling2D")
+        return (1, 1, c) if self.keepdims else (c,)
+
+    def buffers(self, n):
+        return {"out": (self.buffer_shape(n), self.dtype), "dx": (self.buffer_shape(n, self.input_shape), self.dtype)}
+
+    def forward(self, ctx, x, training):
+        np.mean(x, axis=(1, 2), out=ctx.out.reshape(len(x), -1))
+        return ctx.out
+
+    def backward(self, ctx, dout, need_dx):
+        if not need_dx:
+            return None
+        h, w, c = self.input_shape
+        np.divide(dout.reshape(len(dout), 1, 1, c), self.dtype.type(h * w), out=ctx.dx)
+        return ctx.dx
+
+    def get_config(self):
+        return {"name": self.name, "data_format": "channels_last", "keepdims": self.keepdims}

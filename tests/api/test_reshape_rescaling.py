@@ -60,3 +60,44 @@ def test_what_they_refuse():
             L.Rescaling(scale)
     with pytest.raises(ValueError, match="Rescaling\\(offset=...\\) expects a finite number"):
         L.Rescaling(1.0, offset=float("inf"))
+
+
+def _pooled(keepdims=False, dtype="float64"):
+    inp = L.Input((5, 4, 2))
+    x = L.Conv2D(3, 2, activation="tanh")(inp)
+    x = L.GlobalAveragePooling2D(keepdims=keepdims)(x)
+    if keepdims:
+        x = L.Flatten()(x)
+    return fastnn.Model(inp, L.Dense(3, activation="softmax")(x), seed=0, dtype=dtype)
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_global_average_pooling_is_each_channels_mean_with_exact_gradients(backend_name, keepdims):
+    model = _pooled(keepdims)
+    assert model.layers[2].output_shape == ((1, 1, 3) if keepdims else (3,))
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 5, 4, 2)), rng.integers(0, 3, 6)
+    _gradient_check(model, x, y)
+    alone = fastnn.Sequential([L.Input((5, 4, 2)), L.GlobalAveragePooling2D(keepdims=keepdims)], dtype="float64")
+    means = x.mean(axis=(1, 2))
+    np.testing.assert_allclose(alone.predict(x), means[:, None, None, :] if keepdims else means, rtol=1e-12)
+
+
+def test_global_average_pooling_config_export_and_refusals(tmp_path):
+    model = _pooled(dtype="float32")
+    assert model.layers[2].get_config() == {"name": "global_average_pooling2d", "data_format": "channels_last",
+                                            "keepdims": False}
+    again = fastnn.models.model_from_json(model.to_json())
+    assert again.get_config() == model.get_config()
+    with pytest.raises(ValueError, match="channels-last only"):
+        L.GlobalAveragePooling2D(data_format="channels_first")
+    with pytest.raises(TypeError, match="keepdims"):
+        L.GlobalAveragePooling2D(keepdims=1)
+    with pytest.raises(ValueError):
+        fastnn.Sequential([L.Input((4,)), L.GlobalAveragePooling2D()])
+    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    x = np.random.default_rng(2).normal(size=(4, 5, 4, 2)).astype(np.float32)
+    model.export(tmp_path / "g.onnx", format="onnx")
+    session = onnxruntime.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], model.predict(x), rtol=1e-5, atol=1e-6)
