@@ -81,6 +81,12 @@ class KerasTensor:
         return f"<KerasTensor shape={self.shape}, from {self.layer.name or type(self.layer).__name__!r}>"
 
 
+def symbolic_of(value):
+    """The KerasTensor value is (an InputLayer stands for its symbolic value), or None when it is data."""
+    value = getattr(value, "symbolic", value)
+    return value if isinstance(value, KerasTensor) else None
+
+
 class Layer:
     """Base class. Subclasses implement build(), buffers(), and forward()/backward() on a context slot."""
 
@@ -108,8 +114,8 @@ class Layer:
             raise TypeError(f"{type(self).__name__}(...) called with {sorted(kwargs)}: only inputs and training= "
                             "are supported")
         many = isinstance(inputs, (list, tuple))
-        tensors = [getattr(t, "symbolic", t) for t in (inputs if many else [inputs])]
-        if not tensors or not all(isinstance(t, KerasTensor) for t in tensors):
+        tensors = [symbolic_of(t) for t in (inputs if many else [inputs])]
+        if not tensors or any(t is None for t in tensors):
             raise TypeError(f"{type(self).__name__} is called on the symbolic values of a functional model "
                             f"(fastnn.layers.Input(...) or another layer's output); to run a model on data, "
                             f"call model.predict(x). Received: {inputs!r}")

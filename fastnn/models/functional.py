@@ -10,7 +10,8 @@ A model has one input or several, one output or several; a value may feed severa
 connections), merge layers (Add, Concatenate...) read several values, and a layer may be called more than
 once (a shared layer: one set of weights, whose gradients from every call are added).
 """
-from ..layers import InputLayer, KerasTensor
+from ..layers import InputLayer
+from ..layers.base import symbolic_of
 from ..trainers.data import by_key
 from .graph import Graph, Node
 from .sequential import Sequential, _snake, unique_name
@@ -127,8 +128,8 @@ class Functional(Sequential):
         """The names of the layers whose calls are the outputs (keras.Model.output_names); a layer that gives
         two outputs (a shared layer) names the second name_1."""
         names = []
-        for v in self._outputs:
-            names.append(unique_name(self._layers[self._nodes[v - len(self._input_layers)][0]].name, names))
+        for layer in self._output_layers():
+            names.append(unique_name(layer.name, names))
         return names
 
     @property
@@ -139,8 +140,12 @@ class Functional(Sequential):
 
     @property
     def _output_shapes(self):
+        return [layer.output_shape for layer in self._output_layers()]
+
+    def _output_layers(self):
+        """The layer whose call gives each output, in order."""
         first = len(self._input_layers)
-        return [self._layers[self._nodes[v - first][0]].output_shape for v in self._outputs]
+        return [self._layers[self._nodes[v - first][0]] for v in self._outputs]
 
     def _structured(self, outputs):
         if self._output_dict_keys is not None:
@@ -308,8 +313,8 @@ def _many(what, tensors):
         raise ValueError(f"Model({what}=...) expects at least one symbolic value. Received: {what}=[]")
     found = []
     for t in tensors:
-        tensor = getattr(t, "symbolic", t)
-        if not isinstance(tensor, KerasTensor):
+        tensor = symbolic_of(t)
+        if tensor is None:
             raise TypeError(f"Model({what}=...) expects symbolic values (fastnn.layers.Input(...) and layer outputs). "
                             f"Received: {t!r}")
         found.append(tensor)

@@ -62,12 +62,6 @@ class Graph:
     def chain(cls, layers):
         return cls(Node(layer, (i,)) for i, layer in enumerate(layers))
 
-    @property
-    def output(self):
-        """The output value of a model of one output."""
-        (value,) = self.outputs
-        return value
-
     def producer(self, v):
         """The node whose output is value v (v >= n_inputs)."""
         return self.nodes[v - self.n_inputs]

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import backend, losses, optimizers, saving_lib
 from ..layers import InputLayer, KerasTensor, Layer
+from ..layers.base import symbolic_of
 from ..trainers import Trainer
 from ..trainers.data import by_key
 from ..trainers.step import ACCURACY, check_output
@@ -564,13 +565,12 @@ def _symbolic(x):
     """x's symbolic value(s) (an Input stands for its value): one KerasTensor, a list or dict of them, or
     None when x is data."""
     if isinstance(x, dict):
-        parts = {k: getattr(v, "symbolic", v) for k, v in x.items()}
-        return parts if parts and all(isinstance(v, KerasTensor) for v in parts.values()) else None
+        parts = {k: symbolic_of(v) for k, v in x.items()}
+        return parts if parts and None not in parts.values() else None
     if isinstance(x, (list, tuple)):
-        parts = [getattr(v, "symbolic", v) for v in x]
-        return parts if parts and all(isinstance(v, KerasTensor) for v in parts) else None
-    x = getattr(x, "symbolic", x)
-    return x if isinstance(x, KerasTensor) else None
+        parts = [symbolic_of(v) for v in x]
+        return parts if parts and None not in parts else None
+    return symbolic_of(x)
 
 
 def _snake(name):

@@ -159,11 +159,9 @@ def sample_weights(heads, y, n, sample_weight=None, class_weight=None, name="sam
                              f"outputs sample_weight=... instead. Received: class_weight={class_weight!r}")
         if sample_weight is None:
             return None
-        keys = [head.key for head in heads]
-        if isinstance(sample_weight, (dict, list, tuple)):
-            parts = by_key(sample_weight, keys, "output", name)
-        else:
-            parts = [sample_weight] * len(heads)
+        if not isinstance(sample_weight, (dict, list, tuple)):   # one array for every output, checked once
+            return (_sample_weight(heads[0], sample_weight, n, name),) * len(heads)
+        parts = by_key(sample_weight, [head.key for head in heads], "output", name)
         checked = [None if w is None else _sample_weight(head, w, n, f"{name}[{head.key!r}]")
                    for head, w in zip(heads, parts)]
         return tuple(checked) if any(w is not None for w in checked) else None

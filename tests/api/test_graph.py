@@ -15,7 +15,7 @@ def test_a_chain_passes_gradients_only_below_the_first_layer_with_weights():
                          built(layers.Dense(2), 2)])
     assert [node.inputs for node in chain.nodes] == [(0,), (1,), (2,), (3,)]
     assert [node.need_dx for node in chain.nodes] == [False, False, True, True]
-    assert chain.output == 4 and chain.producer(chain.output) is chain.nodes[-1]
+    assert chain.outputs == (4,) and chain.producer(4) is chain.nodes[-1]
 
 
 def test_a_node_reads_values_made_before_it():
@@ -31,5 +31,5 @@ def test_a_value_read_twice_is_shared_and_a_merge_layer_gets_a_flag_per_input():
     a, b = built(layers.Dense(2), 2), built(layers.Dense(2), 2)
     add = layers.Add()
     graph = Graph([Node(a, (0,)), Node(b, (1,)), Node(add, (1, 2))])
-    assert graph.shared == [1] and graph.output == 3
+    assert graph.shared == [1] and graph.outputs == (3,)
     assert [node.need_dx for node in graph.nodes] == [False, True, (True, True)]
