@@ -81,6 +81,10 @@ class LossHead:
         self.eps, self.one_minus_eps = eps, dtype.type(1) - eps
         # -log of the clipped probabilities' bounds: a per-sample loss outside them had its target clipped
         self.loss_bounds = (-np.log(self.one_minus_eps), -np.log(eps))
+        # sparse labels on logits: one kernel call gives the losses (clipped there), the gradient and the
+        # correct count
+        self.sparse_kernel = self.loss_name == "sparse_softmax_ce"
+        self.bounds = tuple(map(float, self.loss_bounds)) if self.clip else (-math.inf, math.inf)
 
     def buffers(self, n):
         """Per-sample losses, dloss/dout, one-hot rows for labels, and the accuracy's scratch."""
@@ -90,44 +94,43 @@ class LossHead:
             buffers.update(onehot=rows, rows=np.arange(n))
         if self.binary:
             buffers.update(above=((n, self.k), np.bool_), truth=((n, self.k), np.bool_))
-        else:
+        elif not self.sparse_kernel:
             buffers.update(pred=((n,), np.intp), label=((n,), np.intp), hit=((n,), np.bool_))
-        if self.clip and self.sparse:
-            buffers.update(clipped=((n,), np.bool_), below=((n,), np.bool_))
-        elif self.clip:
+        if self.clip and not self.sparse_kernel:
             buffers.update(p=rows, inside=((n, self.k), np.bool_), below=((n, self.k), np.bool_))
         return buffers
 
-    def loss(self, slot, out, y, w=None):
-        """Mean loss of the batch; writes dloss/dout (mean reduction, times the output's weight) into
-        slot.dout. With per-sample weights w (N,), Keras's "sum_over_batch_size": sum(w * loss) / N."""
+    def score(self, slot, out, y, w=None):
+        """(mean loss of the batch, correct predictions, 0 when no accuracy is asked for); writes dloss/dout
+        (mean reduction, times the output's weight) into slot.dout. With per-sample weights w (N,), Keras's
+        "sum_over_batch_size": sum(w * loss) / N."""
         n = out.shape[0]
-        if self.onehot:
-            slot.onehot[...] = 0
-            slot.onehot[slot.rows, y] = 1
-            y = slot.onehot
-        self._kernel(slot.loss, slot.dout, out.reshape(n, -1), y, 1.0 / n)
-        if self.clip:
-            self._clip(slot, y, n)
+        if self.sparse_kernel:
+            correct = self._kernel(slot.loss, slot.dout, out.reshape(n, -1), y, 1.0 / n, *self.bounds)
+            if not self.accuracy:
+                correct = 0
+        else:
+            labels = y
+            if self.onehot:
+                slot.onehot[...] = 0
+                slot.onehot[slot.rows, y] = 1
+                y = slot.onehot
+            self._kernel(slot.loss, slot.dout, out.reshape(n, -1), y, 1.0 / n)
+            if self.clip:
+                self._clip(slot, y, n)
+            correct = self.correct(slot, out, labels) if self.accuracy else 0
         if w is not None:
             slot.loss *= w
             slot.dout *= w[:, None]
         if self.weight != 1.0:
             slot.dout *= self.weight
-        return float(slot.loss.sum()) / n
+        return float(slot.loss.sum()) / n, correct
 
     def _clip(self, slot, y, n):
         """Keras's cross-entropy on probabilities (its JAX and torch backends): each probability clipped to
         [eps, 1 - eps] (eps = 1e-7) before its log, so where clipping bites the loss is -log(eps) or
-        -log(1 - eps) and the gradient through it is zero. Only the rows it changes are recomputed."""
-        if self.sparse:   # only the target's probability counts: its loss is -log p
-            lo, hi = self.loss_bounds
-            np.greater_equal(slot.loss, hi, out=slot.clipped)
-            np.logical_or(slot.clipped, np.less_equal(slot.loss, lo, out=slot.below), out=slot.clipped)
-            if slot.clipped.any():
-                slot.dout[slot.clipped] = 0
-                np.clip(slot.loss, lo, hi, out=slot.loss)
-            return
+        -log(1 - eps) and the gradient through it is zero. Only the rows it changes are recomputed. (With
+        sparse labels the kernel clips: sparse_softmax_ce.)"""
         y = y.reshape(n, -1)
         k = self.k if self.sigmoid else 1   # the sigmoid kernel's gradient is a mean over the outputs
         np.multiply(slot.dout, n * k, out=slot.p)
@@ -211,16 +214,14 @@ def score(ctx, heads, outs, y, w):
     count)), with each head's dloss/dout in its slot. For a model of one output, outs, y and w are its
     array; else lists or tuples, one per output (w None for no weights)."""
     if ctx.single:
-        head, slot = heads[0], ctx.heads[0]
-        loss = head.loss(slot, outs, y, w)
-        part = (loss, head.correct(slot, outs, y) if head.accuracy else 0)
-        return loss * head.weight, (part,)
+        head = heads[0]
+        part = head.score(ctx.heads[0], outs, y, w)
+        return part[0] * head.weight, (part,)
     total, parts = 0.0, []
     for k, (head, slot, out) in enumerate(zip(heads, ctx.heads, outs)):
-        wk = None if w is None else w[k]
-        loss = head.loss(slot, out, y[k], wk)
-        parts.append((loss, head.correct(slot, out, y[k]) if head.accuracy else 0))
-        total += loss * head.weight
+        part = head.score(slot, out, y[k], None if w is None else w[k])
+        parts.append(part)
+        total += part[0] * head.weight
     return total, parts
 
 

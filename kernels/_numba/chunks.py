@@ -64,11 +64,11 @@ def parallel_above_grain(over, work=None, grain=GRAIN):
         if work is None:
             @functools.wraps(fn)
             def kernel(*args):
-                (threaded if args[index].size >= grain else serial)(*args)   # parallel(), without a dispatcher call
+                return (threaded if args[index].size >= grain else serial)(*args)   # parallel(), without a dispatcher call
         else:
             @functools.wraps(fn)
             def kernel(*args):
-                (threaded if work(*args) >= grain else serial)(*args)
+                return (threaded if work(*args) >= grain else serial)(*args)
 
         kernel.builds = (serial, threaded)
         return kernel

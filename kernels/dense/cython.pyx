@@ -15,7 +15,7 @@ import numpy as np
 
 from cython.parallel cimport prange
 
-from _gemm cimport FASTNN_NR, gemm
+from _gemm cimport FASTNN_NR, gemm_at
 from _shared cimport (act_backward, act_forward, bind_threads, check_act, fastnn_threads, floating, GEMM_GRAIN,
                       GRAIN, LINEAR)
 
@@ -63,37 +63,57 @@ def _sizes(x, Py_ssize_t k, bint with_dx):
     return (k * f if with_dx else 0), 2 * n + f, np.intp
 
 
+# Each kernel passes its buffers as 2-D views and reaches their elements through pointers: every view a call
+# takes costs a buffer acquisition, a fixed cost that the small layers of a training step feel. A loop whose
+# work is below its grain runs as a plain loop, not as a parallel region of one thread (which still costs a
+# region's start).
+
 # x (N,F) w (F,K) b (K,) or None  ->  out (N,K) = act(x @ w + b)
 def dense_forward(out, x, w, b, int act):
     check_act(act)
     x = np.ascontiguousarray(x)
     _, offsets = scratch(("dense", x.shape, w.shape[1], x.dtype.char, False), _sizes, x, w.shape[1], False)
-    _forward(out, out.reshape(-1), x, x.reshape(-1), w, w.reshape(-1), b, offsets, act)
+    _forward(out, x, w, b, offsets, act)
 
 
-# c, a, bw: out, x and w, flat (the microkernel's operands)
-def _forward(floating[:, ::1] out, floating[::1] c, const floating[:, ::1] x, const floating[::1] a,
-             const floating[:, ::1] w, const floating[::1] bw, const floating[::1] b, Py_ssize_t[::1] ao, int act):
-    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, j, t
-    cdef Tile s
+def _forward(floating[:, ::1] out, const floating[:, ::1] x, const floating[:, ::1] w, const floating[::1] b,
+             Py_ssize_t[::1] ao, int act):
+    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, t
     cdef Py_ssize_t panels = _blocks(n, PANEL), tasks = panels * _blocks(k, FASTNN_NR)
-    cdef bint has_b = b is not None
+    cdef const floating *bias = NULL
     if n == 0 or k == 0:
         return
+    if b is not None:
+        bias = &b[0]
     if f == 0:
         out[:, :] = 0
         _bias_act(out, b, act)
         return
     for i in range(n):
         ao[i] = i * f
-    for t in prange(tasks, nogil=True, num_threads=fastnn_threads(), schedule="static",
-                    use_threads_if=n * f * k >= GEMM_GRAIN):
-        s = _tile(t, panels, n, k)
-        gemm(c, s.r0 * k + s.c0, k, s.r1 - s.r0, s.c1 - s.c0, a, 0, ao, s.r0, bw, s.c0, 1, 0, 0, f, 1, k, False)
-        if has_b or act != LINEAR:
-            for i in range(s.r0, s.r1):
-                for j in range(s.c0, s.c1):
-                    out[i, j] = act_forward(out[i, j] + b[j] if has_b else out[i, j], act)
+    if n * f * k >= GEMM_GRAIN and fastnn_threads() > 1:
+        for t in prange(tasks, nogil=True, num_threads=fastnn_threads(), schedule="static"):
+            _forward_task(t, panels, n, f, k, &out[0, 0], &x[0, 0], &w[0, 0], bias, &ao[0], act)
+    else:
+        with nogil:
+            for t in range(tasks):
+                _forward_task(t, panels, n, f, k, &out[0, 0], &x[0, 0], &w[0, 0], bias, &ao[0], act)
+
+
+# Task t of the forward: its tile of out = x @ w (c, a, bw: out, x, w), then the bias and the activation on
+# the tile while it is in cache
+cdef inline int _forward_task(Py_ssize_t t, Py_ssize_t panels, Py_ssize_t n, Py_ssize_t f, Py_ssize_t k,
+                              floating *c, const floating *a, const floating *bw, const floating *b,
+                              const Py_ssize_t *ao, int act) except -1 nogil:
+    cdef Py_ssize_t i, j
+    cdef Tile s = _tile(t, panels, n, k)
+    gemm_at(c, n * k, s.r0 * k + s.c0, k, s.r1 - s.r0, s.c1 - s.c0, a, n * f, 0, ao, n, s.r0, bw, f * k, s.c0,
+            1, 0, 0, f, 1, k, False)
+    if b != NULL or act != LINEAR:
+        for i in range(s.r0, s.r1):
+            for j in range(s.c0, s.c1):
+                c[i * k + j] = act_forward(c[i * k + j] + b[j] if b != NULL else c[i * k + j], act)
+    return 0
 
 
 # dout (N,K) is overwritten with the pre-activation gradient dz = dout * act'(out)
@@ -103,48 +123,49 @@ def dense_backward(dx, dw, db, dout, x, w, out, int act):
     x = np.ascontiguousarray(x)
     wt, offsets = scratch(("dense", x.shape, w.shape[1], x.dtype.char, dx is not None), _sizes, x, w.shape[1],
                           dx is not None)
-    _backward(dw, dw.reshape(-1), dx, None if dx is None else dx.reshape(-1), db, dout, dout.reshape(-1), x,
-              x.reshape(-1), w, out, wt, offsets, act)
+    _backward(dw, dx, db, dout, x, w, out, wt, offsets, act)
 
 
-# cw, cx, g, a: dw, dx, dz and x, flat (the microkernel's operands); an array comes first, for Cython's
-# choice of float type
-def _backward(floating[:, ::1] dw, floating[::1] cw, floating[:, ::1] dx, floating[::1] cx, floating[::1] db,
-              floating[:, ::1] dz, floating[::1] g, const floating[:, ::1] x, const floating[::1] a,
-              const floating[:, ::1] w, const floating[:, ::1] out, floating[::1] wt, Py_ssize_t[::1] ao, int act):
-    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, j, t, c0, c1, blk, i0, ti
-    cdef Tile s
+# an array comes first, for Cython's choice of float type
+def _backward(floating[:, ::1] dw, floating[:, ::1] dx, floating[::1] db, floating[:, ::1] dz,
+              const floating[:, ::1] x, const floating[:, ::1] w, const floating[:, ::1] out, floating[::1] wt,
+              Py_ssize_t[::1] ao, int act):
+    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, t, blk
     cdef Py_ssize_t wpanels = _blocks(f, PANEL), wtasks = wpanels * _blocks(k, FASTNN_NR)
-    cdef Py_ssize_t xpanels = _blocks(n, PANEL), xtasks = 0
-    cdef bint has_dx = dx is not None, has_db = db is not None
-    cdef floating v
+    cdef Py_ssize_t xpanels = _blocks(n, PANEL), xtasks = 0, blocks = _blocks(k, COLS)
+    cdef bint has_dx = dx is not None, threads = fastnn_threads() > 1
+    cdef floating *grad_b = NULL
+    cdef floating *grad_x = NULL
+    cdef floating *wtp = NULL
+    cdef floating *dzp = NULL
+    cdef const floating *outp = NULL
+    cdef const floating *wp = NULL
     if has_dx:
         xtasks = xpanels * _blocks(f, FASTNN_NR)
+        if f * k:
+            wtp = &wt[0]
+        if n * f * k:
+            grad_x = &dx[0, 0]
+    if k == 0:
+        if has_dx:
+            dx[:, :] = 0
+        return
+    if db is not None:
+        grad_b = &db[0]
+    if n:
+        dzp, outp = &dz[0, 0], &out[0, 0]
+    if f:
+        wp = &w[0, 0]
     # dz, db and w's transpose, each task a block of columns of dz over every row (sums in row order, no
     # atomics) and the same block of rows of wt
-    for blk in prange(_blocks(k, COLS), nogil=True, num_threads=fastnn_threads(), schedule="static",
-                      use_threads_if=n * k + (f * k if has_dx else 0) >= GRAIN):
-        c0 = blk * COLS
-        c1 = min(k, c0 + COLS)
-        if has_db:
-            for j in range(c0, c1):
-                db[j] = 0
-        if has_db or act != LINEAR:
-            for i in range(n):
-                for j in range(c0, c1):
-                    v = act_backward(dz[i, j], out[i, j], act)
-                    dz[i, j] = v
-                    if has_db:
-                        db[j] += v
-        if has_dx:   # in tiles of TILE rows of w, which stay in cache while the block's columns are read
-            for ti in range(_blocks(f, TILE)):
-                i0 = ti * TILE
-                for j in range(c0, c1):
-                    for i in range(i0, min(f, i0 + TILE)):
-                        wt[j * f + i] = w[i, j]
-    if has_dx and k == 0:
-        dx[:, :] = 0
-    if f * k == 0:
+    if threads and n * k + (f * k if has_dx else 0) >= GRAIN:
+        for blk in prange(blocks, nogil=True, num_threads=fastnn_threads(), schedule="static"):
+            _dz_block(blk, n, f, k, dzp, grad_b, outp, wp, wtp, act)
+    else:
+        with nogil:
+            for blk in range(blocks):
+                _dz_block(blk, n, f, k, dzp, grad_b, outp, wp, wtp, act)
+    if f == 0:
         return
     if n == 0:
         dw[:, :] = 0
@@ -154,16 +175,56 @@ def _backward(floating[:, ::1] dw, floating[::1] cw, floating[:, ::1] dx, floati
     for i in range(f):
         ao[n + i] = i            # x^T's rows: column i of x, read with stride F
     # dw (F,K) = x^T @ dz: tasks [0, wtasks); dx (N,F) = dz @ w^T: tasks [wtasks, wtasks + xtasks)
-    for t in prange(wtasks + xtasks, nogil=True, num_threads=fastnn_threads(), schedule="static",
-                    use_threads_if=n * f * k >= GEMM_GRAIN):
-        if t < wtasks:
-            s = _tile(t, wpanels, f, k)
-            gemm(cw, s.r0 * k + s.c0, k, s.r1 - s.r0, s.c1 - s.c0, a, 0, ao, n + s.r0, g, s.c0, 1, 0, 0, n, f, k,
-                 False)
-        else:
-            s = _tile(t - wtasks, xpanels, n, f)
-            gemm(cx, s.r0 * f + s.c0, f, s.r1 - s.r0, s.c1 - s.c0, g, 0, ao, n + f + s.r0, wt, s.c0, 1, 0, 0, k, 1,
-                 f, False)
+    if threads and n * f * k >= GEMM_GRAIN:
+        for t in prange(wtasks + xtasks, nogil=True, num_threads=fastnn_threads(), schedule="static"):
+            _gradient_task(t, wtasks, wpanels, xpanels, n, f, k, &dw[0, 0], grad_x, dzp, &x[0, 0], wtp, &ao[0])
+    else:
+        with nogil:
+            for t in range(wtasks + xtasks):
+                _gradient_task(t, wtasks, wpanels, xpanels, n, f, k, &dw[0, 0], grad_x, dzp, &x[0, 0], wtp, &ao[0])
+
+
+# Block blk of COLS columns: dz <- dz * act'(out) and db <- its column sums (db may be NULL), and, given wt,
+# the same rows of wt <- w's columns, in tiles of TILE rows of w, which stay in cache while the block's
+# columns are read
+cdef inline void _dz_block(Py_ssize_t blk, Py_ssize_t n, Py_ssize_t f, Py_ssize_t k, floating *dz, floating *db,
+                           const floating *out, const floating *w, floating *wt, int act) noexcept nogil:
+    cdef Py_ssize_t c0 = blk * COLS, c1 = min(k, c0 + COLS), i, j, i0, ti
+    cdef floating v
+    if db != NULL:
+        for j in range(c0, c1):
+            db[j] = 0
+    if db != NULL or act != LINEAR:
+        for i in range(n):
+            for j in range(c0, c1):
+                v = act_backward(dz[i * k + j], out[i * k + j], act)
+                dz[i * k + j] = v
+                if db != NULL:
+                    db[j] += v
+    if wt != NULL:
+        for ti in range(_blocks(f, TILE)):
+            i0 = ti * TILE
+            for j in range(c0, c1):
+                for i in range(i0, min(f, i0 + TILE)):
+                    wt[j * f + i] = w[i * k + j]
+
+
+# Task t of the gradients' products: dw's tiles first (cw: dw, a: x, read as x^T through ao[N:N+F]), then
+# dx's (cx: dx, g: dz, its rows at ao[N+F:], wt: w^T)
+cdef inline int _gradient_task(Py_ssize_t t, Py_ssize_t wtasks, Py_ssize_t wpanels, Py_ssize_t xpanels,
+                               Py_ssize_t n, Py_ssize_t f, Py_ssize_t k, floating *cw, floating *cx,
+                               const floating *g, const floating *a, const floating *wt,
+                               const Py_ssize_t *ao) except -1 nogil:
+    cdef Tile s
+    if t < wtasks:
+        s = _tile(t, wpanels, f, k)
+        gemm_at(cw, f * k, s.r0 * k + s.c0, k, s.r1 - s.r0, s.c1 - s.c0, a, n * f, 0, ao, 2 * n + f, n + s.r0,
+                g, n * k, s.c0, 1, 0, 0, n, f, k, False)
+    else:
+        s = _tile(t - wtasks, xpanels, n, f)
+        gemm_at(cx, n * f, s.r0 * f + s.c0, f, s.r1 - s.r0, s.c1 - s.c0, g, n * k, 0, ao, 2 * n + f,
+                n + f + s.r0, wt, k * f, s.c0, 1, 0, 0, k, 1, f, False)
+    return 0
 
 
 # z (N,K) <- act(z + b), b (K,) or None: the forward of an empty reduction (F == 0)

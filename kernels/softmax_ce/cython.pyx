@@ -65,26 +65,54 @@ def softmax_ce(floating[::1] loss, floating[:, ::1] dlogits, const floating[:, :
             dlogits[i, k] = (dlogits[i, k] / total - y[i, k]) * sc
 
 
-# labels (N,) ints in [0, K); same as softmax_ce with y = onehot(labels)
+# labels (N,) ints in [0, K); same as softmax_ce with y = onehot(labels); a row whose loss is outside [lo, hi]
+# gets the nearer bound and a zero gradient. Returns the rows whose largest logit is the label's (the
+# reference says why). Below GRAIN the rows run in a plain loop, not a parallel region of one thread.
 def sparse_softmax_ce(floating[::1] loss, floating[:, ::1] dlogits, const floating[:, ::1] logits,
-                      const int64_t[::1] labels, double scale):
-    cdef Py_ssize_t i, k, n = logits.shape[0], m = logits.shape[1]
-    cdef floating sc = scale, mx, total, picked
+                      const int64_t[::1] labels, double scale, double lo, double hi):
+    cdef Py_ssize_t i, n = logits.shape[0], m = logits.shape[1], correct = 0
+    cdef floating sc = scale, lo_ = lo, hi_ = hi
     for i in range(n):  # a bad label would index outside the row: refuse it before any write
         if labels[i] < 0 or labels[i] >= m:
             raise IndexError(f"sparse_softmax_ce: label {labels[i]} at row {i} is outside [0, {m})")
-    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
-                    schedule="static", use_threads_if=n * m >= GRAIN):
-        mx = _row_max(logits, i)
-        picked = logits[i, labels[i]] - mx
-        total = 0
+    if n * m >= GRAIN and fastnn_threads() > 1:
+        for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static"):
+            correct += _sparse_ce_row(loss, dlogits, logits, labels, i, sc, lo_, hi_)
+    else:
+        with nogil:
+            for i in range(n):
+                correct += _sparse_ce_row(loss, dlogits, logits, labels, i, sc, lo_, hi_)
+    return correct
+
+
+# row i of sparse_softmax_ce; 1 when its largest logit is the label's
+cdef inline int _sparse_ce_row(floating[::1] loss, floating[:, ::1] dlogits, const floating[:, ::1] logits,
+                               const int64_t[::1] labels, Py_ssize_t i, floating sc, floating lo,
+                               floating hi) noexcept nogil:
+    cdef Py_ssize_t k, m = logits.shape[1], label = labels[i], best = 0
+    cdef floating mx = logits[i, 0], total = 0, picked, v
+    if mx == mx:   # the first maximum, or the first NaN, as np.argmax
+        for k in range(1, m):
+            v = logits[i, k]
+            if v > mx or v != v:
+                mx, best = v, k
+                if v != v:
+                    break
+    picked = logits[i, label] - mx
+    for k in range(m):
+        dlogits[i, k] = fexp_neg(logits[i, k] - mx)
+        total = total + dlogits[i, k]
+    v = flog(total) - picked
+    if v >= hi or v <= lo:   # clipped: the bound, and no gradient
+        loss[i] = hi if v >= hi else lo
         for k in range(m):
-            dlogits[i, k] = fexp_neg(logits[i, k] - mx)
-            total = total + dlogits[i, k]
-        loss[i] = flog(total) - picked
+            dlogits[i, k] = 0
+    else:
+        loss[i] = v
         for k in range(m):
             dlogits[i, k] = dlogits[i, k] / total * sc
-        dlogits[i, labels[i]] -= sc
+        dlogits[i, label] -= sc
+    return best == label
 
 
 cdef inline floating _row_max(const floating[:, ::1] x, Py_ssize_t i) noexcept nogil:

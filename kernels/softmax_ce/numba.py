@@ -38,15 +38,29 @@ def _ce_row(dl, x, y, scale):
     return loss
 
 
-# one row of sparse_softmax_ce: label an index in [0, K)
+# one row of sparse_softmax_ce: label an index in [0, K); its loss, clipped to [lo, hi] (where it is, dl = 0),
+# and 1 when its largest logit (the first of equal ones, a NaN before any, as np.argmax) is the label's
 @jit
-def _sparse_ce_row(dl, x, label, scale):
+def _sparse_ce_row(dl, x, label, scale, lo, hi):
+    best, top = 0, x[0]
+    if top == top:
+        for j in range(1, x.size):
+            if x[j] > top or x[j] != x[j]:
+                best, top = j, x[j]
+                if top != top:
+                    break
+    picked = x[label]
     m, s = _shifted_exp(dl, x)
-    inv_scaled = scale / s
-    for j in range(x.size):
-        dl[j] *= inv_scaled
-    dl[label] -= scale
-    return np.log(s) - (x[label] - m)
+    loss = np.log(s) - (picked - m)
+    if loss >= hi or loss <= lo:
+        dl[:] = 0
+        loss = hi if loss >= hi else lo
+    else:
+        inv_scaled = scale / s
+        for j in range(x.size):
+            dl[j] *= inv_scaled
+        dl[label] -= scale
+    return loss, 1 if best == label else 0
 
 
 @jit
@@ -91,15 +105,21 @@ def softmax_ce(loss, dlogits, logits, y, scale):
         loss[i] = _ce_row(dlogits[i], logits[i], y[i], scale)
 
 
-# labels (N,) int64 in [0, K); same as softmax_ce with y = onehot(labels)
+# labels (N,) int64 in [0, K); same as softmax_ce with y = onehot(labels); a row whose loss is outside [lo, hi]
+# gets the nearer bound and a zero gradient; returns the rows whose largest logit is the label's
 @parallel_above_grain("logits")
-def sparse_softmax_ce(loss, dlogits, logits, labels, scale):
+def sparse_softmax_ce(loss, dlogits, logits, labels, scale, lo, hi):
     n, k = logits.shape
     for i in range(n):
         # unchecked, a bad label would write outside dlogits; the reference's indexing raises for
         # labels >= K, and a negative label is refused here rather than wrapped around
         if labels[i] < 0 or labels[i] >= k:
             raise IndexError("sparse_softmax_ce: a label is outside [0, K)")
-    scale = logits.dtype.type(scale)
+    t = logits.dtype.type
+    scale, lo, hi = t(scale), t(lo), t(hi)
+    correct = 0
     for i in prange(n):
-        loss[i] = _sparse_ce_row(dlogits[i], logits[i], labels[i], scale)
+        row_loss, hit = _sparse_ce_row(dlogits[i], logits[i], labels[i], scale, lo, hi)
+        loss[i] = row_loss
+        correct += hit
+    return correct

@@ -41,11 +41,11 @@ def nans(shape, dtype):
 
 def check(op, backend_name, dtype, *args):
     """Run op in the reference and in backend_name on copies of args; every array argument (outputs and
-    buffers updated in place alike) must end close to the reference's, with its dtype kept.
-    Returns the backend's arguments after the call."""
+    buffers updated in place alike) must end close to the reference's, with its dtype kept, and what the op
+    returns (None, or a count) must equal the reference's. Returns the backend's arguments after the call."""
     expected, actual = copy_args(args), copy_args(args)
-    assert ref(op)(*expected) is None
-    assert impl(op, backend_name)(*actual) is None
+    returned = ref(op)(*expected)
+    assert impl(op, backend_name)(*actual) == returned, f"{op} returned another value than the reference"
     for i, (a, e) in enumerate(zip(actual, expected)):
         if isinstance(e, np.ndarray):
             assert a.dtype == e.dtype, f"{op} argument {i}: dtype {a.dtype}, expected {e.dtype}"
@@ -70,12 +70,13 @@ def threads(n):
 def same_across_threads(op, backend_name, *args, counts=(1, 2), dtype=None):
     """op on copies of args with 1 and with 2 threads: every array argument must end bit-identical, or,
     given dtype, close within TOL (for ops that call BLAS, whose GEMM rounds by thread count)."""
-    runs = []
+    runs, returned = [], []
     for n in counts:
         run = copy_args(args)
         with threads(n):
-            impl(op, backend_name)(*run)
+            returned.append(impl(op, backend_name)(*run))
         runs.append(run)
+    assert all(r == returned[0] for r in returned), f"{op} returned {returned} by thread count"
     for i, a in enumerate(args):
         if isinstance(a, np.ndarray):
             for other in runs[1:]:

@@ -118,7 +118,7 @@ def test_sparse_softmax_ce_is_p_minus_onehot():
     logits = RNG.normal(size=(n, k)) * 10
     labels = RNG.integers(0, k, size=n)
     loss, d = np.empty(n), np.empty((n, k))
-    softmax_ce.sparse_softmax_ce(loss, d, logits, labels, 1 / n)
+    softmax_ce.sparse_softmax_ce(loss, d, logits, labels, 1 / n, -np.inf, np.inf)
     p = np.exp(logits - logits.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
     np.testing.assert_allclose(d, (p - np.eye(k)[labels]) / n, rtol=1e-12, atol=1e-15)
@@ -133,7 +133,7 @@ def test_sparse_softmax_ce_is_p_minus_onehot():
 def test_softmax_ce_is_stable_for_huge_logits():
     logits = np.array([[1000.0, 0.0, -1000.0]])
     loss, d = np.empty(1), np.empty((1, 3))
-    softmax_ce.sparse_softmax_ce(loss, d, logits, np.array([2]), 1.0)
+    softmax_ce.sparse_softmax_ce(loss, d, logits, np.array([2]), 1.0, -np.inf, np.inf)
     assert np.isfinite(loss).all() and np.isfinite(d).all()
     np.testing.assert_allclose(loss, [2000.0])
 
