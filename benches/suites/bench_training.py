@@ -188,6 +188,12 @@ BACKENDS = fastnn.available_backends()
 ANCHORS = {"torch": torch_epoch, "torch.compile": torch_compiled_epoch, "jax": jax_epoch}
 NEEDS = {"torch": "torch", "torch.compile": "torch", "jax": "jax"}
 PREDICT = 1024   # predict's batch
+# Seconds between two engines' turns. An engine's idle threads spin a while after its work (XLA's and
+# PyTorch's do, at their defaults) and slowed whichever engine ran next by up to half: in the order the
+# engines were listed, rotated each round, that was always fastnn auto, right after JAX. The pause lets every
+# engine's threads settle, and the order is drawn anew each round. A predict turn starts with one untimed
+# call, which brings the engine's weights back into cache after the other engines ran.
+SETTLE = 0.3
 
 
 def flops_per_sample(arch):
@@ -267,15 +273,18 @@ def test_predict(benchmark, data, arch, engine):
     assert np.allclose(np.asarray(probs).sum(1), 1, atol=1e-4)
 
 
-def _turns(runs, rounds, what=None, calls=1):
-    """Median seconds per call of each engine, the engines taking turns (each round starting with the next
-    engine), `calls` calls a turn."""
+def _turns(runs, rounds, what=None, calls=1, untimed=0):
+    """Median seconds per call of each engine, the engines taking turns in a new order every round (a fixed
+    seed), each turn starting SETTLE seconds after the last one ended: `untimed` calls, then `calls` timed."""
     engines = list(runs)
     times = {engine: [] for engine in engines}
-    for r in range(rounds):
-        # whatever an engine leaves behind (threads that spin a while) falls on every engine in turn
-        for engine in engines[r % len(engines):] + engines[:r % len(engines)]:
+    order = np.random.default_rng(0)
+    for _ in range(rounds):
+        for engine in order.permutation(engines):
             fn = runs[engine] if what is None else getattr(runs[engine], what)
+            time.sleep(SETTLE)
+            for _ in range(untimed):
+                fn()
             t0 = time.perf_counter()
             for _ in range(calls):
                 fn()
@@ -356,7 +365,7 @@ def main(argv=None):
             except Exception as exc:   # torch.compile needs a working C++ toolchain
                 print(f"{arch:6s} {engine}: not run ({type(exc).__name__}: {str(exc).splitlines()[0][:100]})")
         rates = {engine: len(x) / t for engine, t in _turns(runs, args.rounds).items()}
-        predicts = {engine: PREDICT / t for engine, t in _turns(runs, 2 * args.rounds, "predict", 5).items()}
+        predicts = {engine: PREDICT / t for engine, t in _turns(runs, 2 * args.rounds, "predict", 5, untimed=1).items()}
         flops = flops_per_sample(arch)
         for engine, r in rates.items():
             vs = "  ".join(f"{r / rates[a]:5.2f}x {a}" for a in ("torch", "jax") if a in rates)
