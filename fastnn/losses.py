@@ -39,7 +39,8 @@ class Loss:
         if kernel == "categorical_ce_probs" and self.target == "sparse":
             y = np.eye(y_pred2.shape[1])[y]
         loss, grad = np.empty(len(y_pred2)), np.empty_like(y_pred2)
-        backend.kernel(kernel, "numpy")(loss, grad, y_pred2, y, 1.0)
+        clip = (-np.inf, np.inf) if kernel == "sparse_softmax_ce" else ()   # from logits: nothing is clipped
+        backend.kernel(kernel, "numpy")(loss, grad, y_pred2, y, 1.0, *clip)
         return float(loss.mean())
 
 

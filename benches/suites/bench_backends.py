@@ -80,7 +80,7 @@ def _adam(rng):
 
 def _sparse_ce(rng):
     return (np.empty(N, np.float32), np.empty((N, 10), np.float32), _normal(rng, N, 10, scale=3),
-            rng.integers(0, 10, size=N), 1 / N, 1.19e-7, 16.1)   # Keras's clipping bounds (eps 1e-7)
+            rng.integers(0, 10, size=N), 1 / N, -np.log1p(-1e-7), -np.log(1e-7))   # Keras's clipping bounds
 
 
 def _activation(rng, act, backward):

@@ -189,10 +189,9 @@ ANCHORS = {"torch": torch_epoch, "torch.compile": torch_compiled_epoch, "jax": j
 NEEDS = {"torch": "torch", "torch.compile": "torch", "jax": "jax"}
 PREDICT = 1024   # predict's batch
 # Seconds between two engines' turns. An engine's idle threads spin a while after its work (XLA's and
-# PyTorch's do, at their defaults) and slowed whichever engine ran next by up to half: in the order the
-# engines were listed, rotated each round, that was always fastnn auto, right after JAX. The pause lets every
-# engine's threads settle, and the order is drawn anew each round. A predict turn starts with one untimed
-# call, which brings the engine's weights back into cache after the other engines ran.
+# PyTorch's do, at their defaults) and would slow whichever engine runs next by up to half; the pause lets
+# them settle, and the order is drawn anew each round. A predict turn starts with one untimed call, which
+# brings the engine's weights back into cache after the other engines ran.
 SETTLE = 0.3
 
 

@@ -8,7 +8,9 @@ each epoch runs three ways in turn: `fit` (shuffled), a bare loop of training st
 advance, and the same step taken apart: the shuffled batch's gather (as fit's epoch iterator does it), each
 node's forward, the loss head (loss, gradient and accuracy), each node's backward and the optimizer's
 update, each timed with time.perf_counter. Prints microseconds per step, the median over the epochs. The
-timers add about a microsecond per part, so the parts sum a little above the bare loop.
+timers add about a microsecond per part, so the parts sum a little above the bare loop. It walks the step
+the way fastnn/trainers/step.py does, through the trainer's context (a developer's tool: it reads the
+trainer's internals), for the chains of layers bench_training.py builds.
 """
 import argparse
 import sys

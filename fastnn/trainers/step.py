@@ -74,7 +74,8 @@ class LossHead:
         self.loss_key = "loss" if name is None else f"{name}_loss"
         self.dtype = dtype
         # A model that outputs probabilities (softmax or sigmoid, from_logits=False) gets Keras's loss on them:
-        # the fused kernel works from the logits, then _clip applies Keras's clipping where it bites.
+        # the fused kernel works from the logits, and Keras's clipping applies where it bites (in the kernel
+        # for integer labels, else _clip).
         self.clip = fused   # fused implies from_logits=False: the model's own softmax or sigmoid was dropped
         self.sigmoid = loss.fuses == "sigmoid"
         eps = dtype.type(EPSILON)

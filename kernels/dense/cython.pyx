@@ -63,10 +63,21 @@ def _sizes(x, Py_ssize_t k, bint with_dx):
     return (k * f if with_dx else 0), 2 * n + f, np.intp
 
 
-# Each kernel passes its buffers as 2-D views and reaches their elements through pointers: every view a call
-# takes costs a buffer acquisition, a fixed cost that the small layers of a training step feel. A loop whose
-# work is below its grain runs as a plain loop, not as a parallel region of one thread (which still costs a
-# region's start).
+# Each kernel takes its buffers once, as 2-D views (every view a call takes costs a buffer acquisition, a fixed
+# cost that the small layers of a training step feel), checks their shapes against x's and w's, and reaches
+# their elements through pointers.
+
+
+# ValueError unless the view `name` of op has shape (rows, cols) == (want_rows, want_cols); cols and want_cols
+# -1 for a 1-D view
+cdef inline int _check(str op, str name, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t want_rows,
+                       Py_ssize_t want_cols) except -1:
+    if rows != want_rows or cols != want_cols:
+        shape, want = (rows, cols), (want_rows, want_cols)
+        if cols < 0:
+            shape, want = (rows,), (want_rows,)
+        raise ValueError(f"{op}: {name} expects shape {want}. Received: shape {shape}")
+    return 0
 
 # x (N,F) w (F,K) b (K,) or None  ->  out (N,K) = act(x @ w + b)
 def dense_forward(out, x, w, b, int act):
@@ -81,6 +92,10 @@ def _forward(floating[:, ::1] out, const floating[:, ::1] x, const floating[:, :
     cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, t
     cdef Py_ssize_t panels = _blocks(n, PANEL), tasks = panels * _blocks(k, FASTNN_NR)
     cdef const floating *bias = NULL
+    _check("dense_forward", "out", out.shape[0], out.shape[1], n, k)
+    _check("dense_forward", "w", w.shape[0], k, f, k)
+    if b is not None:
+        _check("dense_forward", "b", b.shape[0], -1, k, -1)
     if n == 0 or k == 0:
         return
     if b is not None:
@@ -91,13 +106,9 @@ def _forward(floating[:, ::1] out, const floating[:, ::1] x, const floating[:, :
         return
     for i in range(n):
         ao[i] = i * f
-    if n * f * k >= GEMM_GRAIN and fastnn_threads() > 1:
-        for t in prange(tasks, nogil=True, num_threads=fastnn_threads(), schedule="static"):
-            _forward_task(t, panels, n, f, k, &out[0, 0], &x[0, 0], &w[0, 0], bias, &ao[0], act)
-    else:
-        with nogil:
-            for t in range(tasks):
-                _forward_task(t, panels, n, f, k, &out[0, 0], &x[0, 0], &w[0, 0], bias, &ao[0], act)
+    for t in prange(tasks, nogil=True, num_threads=fastnn_threads(), schedule="static",
+                    use_threads_if=n * f * k >= GEMM_GRAIN):
+        _forward_task(t, panels, n, f, k, &out[0, 0], &x[0, 0], &w[0, 0], bias, &ao[0], act)
 
 
 # Task t of the forward: its tile of out = x @ w (c, a, bw: out, x, w), then the bias and the activation on
@@ -133,38 +144,42 @@ def _backward(floating[:, ::1] dw, floating[:, ::1] dx, floating[::1] db, floati
     cdef Py_ssize_t n = x.shape[0], f = x.shape[1], k = w.shape[1], i, t, blk
     cdef Py_ssize_t wpanels = _blocks(f, PANEL), wtasks = wpanels * _blocks(k, FASTNN_NR)
     cdef Py_ssize_t xpanels = _blocks(n, PANEL), xtasks = 0, blocks = _blocks(k, COLS)
-    cdef bint has_dx = dx is not None, threads = fastnn_threads() > 1
-    cdef floating *grad_b = NULL
-    cdef floating *grad_x = NULL
+    cdef bint has_dx = dx is not None
+    cdef floating *dbp = NULL
+    cdef floating *dxp = NULL
     cdef floating *wtp = NULL
     cdef floating *dzp = NULL
     cdef const floating *outp = NULL
     cdef const floating *wp = NULL
+    _check("dense_backward", "w", w.shape[0], k, f, k)
+    _check("dense_backward", "dw", dw.shape[0], dw.shape[1], f, k)
+    _check("dense_backward", "dout", dz.shape[0], dz.shape[1], n, k)
+    _check("dense_backward", "out", out.shape[0], out.shape[1], n, k)
+    if has_dx:
+        _check("dense_backward", "dx", dx.shape[0], dx.shape[1], n, f)
+    if db is not None:
+        _check("dense_backward", "db", db.shape[0], -1, k, -1)
     if has_dx:
         xtasks = xpanels * _blocks(f, FASTNN_NR)
         if f * k:
             wtp = &wt[0]
         if n * f * k:
-            grad_x = &dx[0, 0]
+            dxp = &dx[0, 0]
     if k == 0:
         if has_dx:
             dx[:, :] = 0
         return
     if db is not None:
-        grad_b = &db[0]
+        dbp = &db[0]
     if n:
         dzp, outp = &dz[0, 0], &out[0, 0]
     if f:
         wp = &w[0, 0]
     # dz, db and w's transpose, each task a block of columns of dz over every row (sums in row order, no
     # atomics) and the same block of rows of wt
-    if threads and n * k + (f * k if has_dx else 0) >= GRAIN:
-        for blk in prange(blocks, nogil=True, num_threads=fastnn_threads(), schedule="static"):
-            _dz_block(blk, n, f, k, dzp, grad_b, outp, wp, wtp, act)
-    else:
-        with nogil:
-            for blk in range(blocks):
-                _dz_block(blk, n, f, k, dzp, grad_b, outp, wp, wtp, act)
+    for blk in prange(blocks, nogil=True, num_threads=fastnn_threads(), schedule="static",
+                      use_threads_if=n * k + (f * k if has_dx else 0) >= GRAIN):
+        _dz_block(blk, n, f, k, dzp, dbp, outp, wp, wtp, act)
     if f == 0:
         return
     if n == 0:
@@ -175,13 +190,9 @@ def _backward(floating[:, ::1] dw, floating[:, ::1] dx, floating[::1] db, floati
     for i in range(f):
         ao[n + i] = i            # x^T's rows: column i of x, read with stride F
     # dw (F,K) = x^T @ dz: tasks [0, wtasks); dx (N,F) = dz @ w^T: tasks [wtasks, wtasks + xtasks)
-    if threads and n * f * k >= GEMM_GRAIN:
-        for t in prange(wtasks + xtasks, nogil=True, num_threads=fastnn_threads(), schedule="static"):
-            _gradient_task(t, wtasks, wpanels, xpanels, n, f, k, &dw[0, 0], grad_x, dzp, &x[0, 0], wtp, &ao[0])
-    else:
-        with nogil:
-            for t in range(wtasks + xtasks):
-                _gradient_task(t, wtasks, wpanels, xpanels, n, f, k, &dw[0, 0], grad_x, dzp, &x[0, 0], wtp, &ao[0])
+    for t in prange(wtasks + xtasks, nogil=True, num_threads=fastnn_threads(), schedule="static",
+                    use_threads_if=n * f * k >= GEMM_GRAIN):
+        _gradient_task(t, wtasks, wpanels, xpanels, n, f, k, &dw[0, 0], dxp, dzp, &x[0, 0], wtp, &ao[0])
 
 
 # Block blk of COLS columns: dz <- dz * act'(out) and db <- its column sums (db may be NULL), and, given wt,

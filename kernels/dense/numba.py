@@ -108,12 +108,23 @@ def _forward_sizes(x, k):
     return _tails(x.shape[0], k), x.shape[0], np.int64
 
 
+# ValueError unless every buffer of a call has the shape x (N,F) and w's width K give it (the jitted loops
+# index without bounds checks)
+def _check_shapes(op, x, k, **buffers):
+    n, f = x.shape
+    expected = {"out": (n, k), "dout": (n, k), "w": (f, k), "dw": (f, k), "dx": (n, f), "b": (k,), "db": (k,)}
+    for name, a in buffers.items():
+        if a is not None and a.shape != expected[name]:
+            raise ValueError(f"{op}: {name} expects shape {expected[name]}. Received: shape {a.shape}")
+
+
 # x (N,F) w (F,K) b (K,) or None  ->  out (N,K) = act(x @ w + b)
 def dense_forward(out, x, w, b, act):
     check_code(act)
     x = np.ascontiguousarray(x)
     n, f = x.shape
     k = w.shape[1]
+    _check_shapes("dense_forward", x, k, out=out, w=w, b=b)
     if n == 0 or k == 0:
         return
     if f == 0:   # an empty product: the bias and the activation only
@@ -179,6 +190,7 @@ def dense_backward(dx, dw, db, dout, x, w, out, act):
     x = np.ascontiguousarray(x)
     n, f = x.shape
     k = w.shape[1]
+    _check_shapes("dense_backward", x, k, dx=dx, dw=dw, db=db, dout=dout, w=w, out=out)
     with_dx = dx is not None
     work, ao = scratch(("dense_backward", x.shape, k, x.dtype.char, with_dx), _backward_sizes, x, k, with_dx)
     wtails, xtails = _tails(f, k), _tails(n, f) if with_dx else 0

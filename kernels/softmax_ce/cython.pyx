@@ -20,7 +20,7 @@ def softmax_forward(floating[:, ::1] out, const floating[:, ::1] x):
     cdef floating mx, total
     for i in prange(n, nogil=True, num_threads=fastnn_threads(),
                     schedule="static", use_threads_if=n * m >= GRAIN):
-        mx = _row_max(x, i)
+        mx = x[i, _row_argmax(x, i)]
         total = 0
         for k in range(m):
             out[i, k] = fexp_neg(x[i, k] - mx)
@@ -51,7 +51,7 @@ def softmax_ce(floating[::1] loss, floating[:, ::1] dlogits, const floating[:, :
     cdef floating sc = scale, mx, total, y_sum, y_dot
     for i in prange(n, nogil=True, num_threads=fastnn_threads(),
                     schedule="static", use_threads_if=n * m >= GRAIN):
-        mx = _row_max(logits, i)
+        mx = logits[i, _row_argmax(logits, i)]
         total = 0
         y_sum = 0
         y_dot = 0
@@ -66,22 +66,18 @@ def softmax_ce(floating[::1] loss, floating[:, ::1] dlogits, const floating[:, :
 
 
 # labels (N,) ints in [0, K); same as softmax_ce with y = onehot(labels); a row whose loss is outside [lo, hi]
-# gets the nearer bound and a zero gradient. Returns the rows whose largest logit is the label's (the
-# reference says why). Below GRAIN the rows run in a plain loop, not a parallel region of one thread.
+# gets the nearer bound and a zero gradient. Returns how many rows have their largest logit at the label (the
+# reference says which logit counts as largest).
 def sparse_softmax_ce(floating[::1] loss, floating[:, ::1] dlogits, const floating[:, ::1] logits,
                       const int64_t[::1] labels, double scale, double lo, double hi):
     cdef Py_ssize_t i, n = logits.shape[0], m = logits.shape[1], correct = 0
-    cdef floating sc = scale, lo_ = lo, hi_ = hi
+    cdef floating sc = scale, clip_lo = lo, clip_hi = hi
     for i in range(n):  # a bad label would index outside the row: refuse it before any write
         if labels[i] < 0 or labels[i] >= m:
             raise IndexError(f"sparse_softmax_ce: label {labels[i]} at row {i} is outside [0, {m})")
-    if n * m >= GRAIN and fastnn_threads() > 1:
-        for i in prange(n, nogil=True, num_threads=fastnn_threads(), schedule="static"):
-            correct += _sparse_ce_row(loss, dlogits, logits, labels, i, sc, lo_, hi_)
-    else:
-        with nogil:
-            for i in range(n):
-                correct += _sparse_ce_row(loss, dlogits, logits, labels, i, sc, lo_, hi_)
+    for i in prange(n, nogil=True, num_threads=fastnn_threads(),
+                    schedule="static", use_threads_if=n * m >= GRAIN):
+        correct += _sparse_ce_row(loss, dlogits, logits, labels, i, sc, clip_lo, clip_hi)
     return correct
 
 
@@ -89,18 +85,10 @@ def sparse_softmax_ce(floating[::1] loss, floating[:, ::1] dlogits, const floati
 cdef inline int _sparse_ce_row(floating[::1] loss, floating[:, ::1] dlogits, const floating[:, ::1] logits,
                                const int64_t[::1] labels, Py_ssize_t i, floating sc, floating lo,
                                floating hi) noexcept nogil:
-    cdef Py_ssize_t k, m = logits.shape[1], label = labels[i], best = 0
-    cdef floating mx = logits[i, 0], total = 0, picked, v
-    if mx == mx:   # the first maximum, or the first NaN, as np.argmax
-        for k in range(1, m):
-            v = logits[i, k]
-            if v > mx or v != v:
-                mx, best = v, k
-                if v != v:
-                    break
-    picked = logits[i, label] - mx
+    cdef Py_ssize_t k, m = logits.shape[1], label = labels[i], best = _row_argmax(logits, i)
+    cdef floating mx = logits[i, best], total = 0, picked = logits[i, label] - mx, v
     for k in range(m):
-        dlogits[i, k] = fexp_neg(logits[i, k] - mx)
+        dlogits[i, k] = fexp_neg(logits[i, k] - mx)  # read before written, so dlogits may be logits
         total = total + dlogits[i, k]
     v = flog(total) - picked
     if v >= hi or v <= lo:   # clipped: the bound, and no gradient
@@ -115,10 +103,16 @@ cdef inline int _sparse_ce_row(floating[::1] loss, floating[:, ::1] dlogits, con
     return best == label
 
 
-cdef inline floating _row_max(const floating[:, ::1] x, Py_ssize_t i) noexcept nogil:
-    cdef Py_ssize_t k
+# The index of row i's largest element: the first of equal ones, or the first NaN (as np.argmax). A row with
+# a NaN then shifts by NaN and comes out NaN throughout, as it would with any maximum.
+cdef inline Py_ssize_t _row_argmax(const floating[:, ::1] x, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t k, best = 0
     cdef floating mx = x[i, 0]
+    if mx != mx:
+        return 0
     for k in range(1, x.shape[1]):
+        if x[i, k] != x[i, k]:
+            return k
         if x[i, k] > mx:
-            mx = x[i, k]
-    return mx
+            mx, best = x[i, k], k
+    return best

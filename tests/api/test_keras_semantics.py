@@ -344,6 +344,21 @@ def test_cross_entropy_on_logits_is_not_clipped():
     assert model.train_on_batch(x, np.array([1])) == pytest.approx(40.0)   # -log_softmax, exact
 
 
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_a_loss_object_called_on_a_batch_gives_its_mean_loss(from_logits):
+    # keras.losses.SparseCategoricalCrossentropy(...)(y_true, y_pred), outside fit
+    z = np.array([[40.0, 0, 0], [1, 2, 0.5], [0.2, 0.1, 3]])
+    labels = np.array([1, 1, 2])
+    loss = fastnn.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+    p = _softmax(z)
+    if from_logits:   # -log_softmax, nothing clipped
+        expected = -np.log(p[np.arange(3), labels])
+        expected[0] = 40.0
+    else:             # probabilities clipped to [1e-7, 1 - 1e-7]
+        expected = -np.log(np.clip(p[np.arange(3), labels], 1e-7, 1 - 1e-7))
+    assert loss(labels, z if from_logits else p) == pytest.approx(expected.mean(), rel=1e-9)
+
+
 # -- sample and class weights -----------------------------------------------------------------------------
 def _sgd_model(lr, seed=0):
     model = fastnn.Sequential([layers.Input((4,)), layers.Dense(6, activation="tanh"),

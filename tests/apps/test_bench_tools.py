@@ -1,4 +1,5 @@
-"""The benchmark tools run: benches/tools/step_profile.py takes a training step apart (no timing is checked)."""
+"""The benchmark tools run: benches/tools/step_profile.py names every part of a training step (what the parts
+take is not checked: speed lives in benches/)."""
 import re
 import subprocess
 import sys
@@ -14,5 +15,4 @@ def test_step_profile_times_every_part_of_the_mlp_step():
     expected = ["fit", "bare loop", "gather", "Flatten 0 forward", "loss and accuracy", "optimizer",
                 "sum of the parts"] + [f"Dense {i} {way}" for i in (1, 2, 3) for way in ("forward", "backward")]
     assert set(expected) <= set(parts), run.stdout
-    assert all(float(parts[name]) > 0 for name in expected), run.stdout
     assert "batch 500" in run.stdout

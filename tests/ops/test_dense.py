@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .conformance import BACKEND_DTYPE, FEW, check, nans, same_across_threads
+from .conformance import BACKEND_DTYPE, FEW, check, impl, nans, same_across_threads
 from fastnn.kernels.activations.reference import CODES
 
 ACTS = pytest.mark.parametrize("act", sorted(CODES.values()), ids=sorted(CODES, key=CODES.get))
@@ -72,3 +72,26 @@ def test_empty_dimensions(backend_name, dtype, n, f, k):
     # alone; K = 0: a zero input gradient), nothing read or written outside the arrays
     x, w, b, dout = layer(n, f, k, dtype, 0, True)
     forward_backward(backend_name, dtype, CODES["relu"], x, w, b, dout)
+
+
+def _wrong_shapes(dtype):
+    """(op, arguments) of dense calls each with one buffer of the wrong shape."""
+    x, w, b = np.ones((64, 30), dtype), np.ones((30, 20), dtype), np.ones(20, dtype)
+    out, dout, dw, dx, db = (np.ones(s, dtype) for s in ((64, 20), (64, 20), (30, 20), (64, 30), 20))
+    short = lambda shape: np.ones(shape, dtype)   # noqa: E731
+    relu = CODES["relu"]
+    return [("dense_forward", (short((10, 20)), x, w, b, relu)), ("dense_forward", (out, x, short((10, 20)), b, relu)),
+            ("dense_forward", (out, x, w, short(5), relu)),
+            ("dense_backward", (dx, short((10, 20)), db, dout, x, w, out, relu)),
+            ("dense_backward", (short((64, 3)), dw, db, dout, x, w, out, relu)),
+            ("dense_backward", (dx, dw, db, short((10, 20)), x, w, out, relu)),
+            ("dense_backward", (dx, dw, db, dout, x, short((10, 20)), out, relu)),
+            ("dense_backward", (dx, dw, short(5), dout, x, w, out, relu))]
+
+
+@BACKEND_DTYPE
+def test_a_buffer_of_the_wrong_shape_is_refused(backend_name, dtype):
+    # the compiled kernels index through pointers: a short buffer must raise, not be written past
+    for op, args in _wrong_shapes(dtype):
+        with pytest.raises(ValueError):
+            impl(op, backend_name)(*args)
