@@ -80,12 +80,11 @@ class LossHead:
         self.sigmoid = loss.fuses == "sigmoid"
         eps = dtype.type(EPSILON)
         self.eps, self.one_minus_eps = eps, dtype.type(1) - eps
-        # -log of the clipped probabilities' bounds: a per-sample loss outside them had its target clipped
-        self.loss_bounds = (-np.log(self.one_minus_eps), -np.log(eps))
-        # sparse labels on logits: one kernel call gives the losses (clipped there), the gradient and the
-        # correct count
+        # sparse labels on logits: one kernel call gives the losses, the gradient and the correct count; it
+        # clips a per-sample loss outside bounds, -log of the clipped probabilities' bounds (none from logits)
         self.sparse_kernel = self.loss_name == "sparse_softmax_ce"
-        self.bounds = tuple(map(float, self.loss_bounds)) if self.clip else (-math.inf, math.inf)
+        self.bounds = ((float(-np.log(self.one_minus_eps)), float(-np.log(eps))) if self.clip
+                       else (-math.inf, math.inf))
 
     def buffers(self, n):
         """Per-sample losses, dloss/dout, one-hot rows for labels, and the accuracy's scratch."""
