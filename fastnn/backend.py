@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import json
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -279,7 +280,8 @@ def _isa_note(name):
     return f", compiles for {runtime.CPU_NAME} ({runtime.ISA}){forced}"
 
 
-_blas_hold = {"count": 0, "limit": None, "lock": threading.Lock()}   # fits running now, and their limit
+# fits running now, their limit, and the BLAS libraries found (with len(sys.modules) when they were looked for)
+_blas_hold = {"count": 0, "limit": None, "lock": threading.Lock(), "blas": None, "modules": -1}
 
 
 @contextlib.contextmanager
@@ -294,9 +296,7 @@ def blas_held():
         return
     with _blas_hold["lock"]:
         if _blas_hold["count"] == 0:
-            from threadpoolctl import ThreadpoolController
-
-            _blas_hold["limit"] = ThreadpoolController().select(user_api="blas").limit(limits=1)
+            _blas_hold["limit"] = _blas_libraries().limit(limits=1)
         _blas_hold["count"] += 1
     try:
         yield
@@ -305,6 +305,18 @@ def blas_held():
             _blas_hold["count"] -= 1
             if _blas_hold["count"] == 0:
                 _blas_hold["limit"].restore_original_limits()
+
+
+def _blas_libraries():
+    """threadpoolctl's controller of the process's BLAS libraries. Finding them reads the process's memory
+    map (about 0.5 ms, each fit); a BLAS arrives with the extension module that links it, so they are looked
+    for again only after an import has added a module."""
+    if len(sys.modules) != _blas_hold["modules"]:
+        from threadpoolctl import ThreadpoolController
+
+        _blas_hold["blas"] = ThreadpoolController().select(user_api="blas")
+        _blas_hold["modules"] = len(sys.modules)
+    return _blas_hold["blas"]
 
 
 def set_num_threads(n):

@@ -256,6 +256,44 @@ def test_blas_is_held_to_one_thread_during_fit():
     assert blas_threads() == before
 
 
+_LATE_BLAS = """
+import json, numpy as np, fastnn
+from threadpoolctl import threadpool_info
+blas = lambda: sorted([p["filepath"], p["num_threads"]] for p in threadpool_info() if p["user_api"] == "blas")
+seen = []
+class Probe(fastnn.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        seen.append(blas())
+model = fastnn.Sequential([fastnn.layers.Input((4,)), fastnn.layers.Dense(3, activation="softmax")], seed=0)
+model.compile("adam", "sparse_categorical_crossentropy")
+x, y = np.ones((8, 4), np.float32), np.arange(8) % 3
+model.fit(x, y, batch_size=4, verbose=0)
+loaded = blas()
+import scipy.linalg
+model.fit(x, y, batch_size=4, verbose=0, callbacks=[Probe()])
+print(json.dumps({"before": loaded, "during": seen[-1], "after": blas()}))
+"""
+
+
+def test_a_blas_loaded_after_a_fit_is_held_in_the_next():
+    # the BLAS libraries are looked for once and again after an import: scipy's own OpenBLAS, loaded between
+    # two fits, is held in the second
+    import json
+    import subprocess
+    import sys
+
+    if fastnn.available_backends() == ["numpy"]:
+        pytest.skip("no compiled backend: BLAS is then not held")
+    out = json.loads(subprocess.run([sys.executable, "-c", _LATE_BLAS], capture_output=True, text=True,
+                                    check=True).stdout)
+    if len(out["after"]) <= len(out["before"]):
+        pytest.skip("scipy.linalg brought no BLAS library of its own")
+    if {n for _, n in out["after"]} == {1}:
+        pytest.skip("BLAS runs one thread already: nothing to see held")
+    assert [path for path, _ in out["during"]] == [path for path, _ in out["after"]]
+    assert {n for _, n in out["during"]} == {1}, out
+
+
 def test_thread_count_from_environment_reaches_blas():
     # FASTNN_NUM_THREADS=1 holds BLAS (the dense layers' GEMMs) to one thread as set_num_threads(1) does;
     # without the variable, BLAS keeps the thread count it started with
