@@ -21,6 +21,7 @@ import numpy as np
 
 import fastnn
 from fastnn.trainers import step as steps
+from fastnn.trainers.epoch_iterator import _take
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benches" / "suites"))
 from bench_training import digits, fastnn_model  # noqa: E402
@@ -45,8 +46,7 @@ def parts_of_epoch(model, x, y, batch, rng):
         ctx = contexts.get(batch)
         names = [type(node.layer).__name__ + f" {i}" for i, node in enumerate(model.graph.nodes)]
         for lo in range(0, len(x) - batch + 1, batch):
-            timed("gather", lambda: (np.take(x, order[lo:lo + batch], axis=0, out=xb),
-                                     np.take(y, order[lo:lo + batch], out=yb)))
+            timed("gather", lambda idx: (_take(x, idx, xb), _take(y, idx, yb)), order[lo:lo + batch])
             values = ctx.values
             values[0] = xb
             for (forward, slot, i, o), name in zip(ctx.forward_plan, names):
