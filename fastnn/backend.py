@@ -9,7 +9,6 @@ import contextlib
 import importlib
 import json
 import os
-import sys
 import threading
 from pathlib import Path
 
@@ -280,8 +279,7 @@ def _isa_note(name):
     return f", compiles for {runtime.CPU_NAME} ({runtime.ISA}){forced}"
 
 
-# fits running now, their limit, and the BLAS libraries found (with len(sys.modules) when they were looked for)
-_blas_hold = {"count": 0, "limit": None, "lock": threading.Lock(), "blas": None, "modules": -1}
+_blas_hold = {"count": 0, "limit": None, "lock": threading.Lock()}   # fits running now, and their limit
 
 
 @contextlib.contextmanager
@@ -296,7 +294,7 @@ def blas_held():
         return
     with _blas_hold["lock"]:
         if _blas_hold["count"] == 0:
-            _blas_hold["limit"] = _blas_libraries().limit(limits=1)
+            _blas_hold["limit"] = _controller().limit(limits=1, user_api="blas")
         _blas_hold["count"] += 1
     try:
         yield
@@ -307,16 +305,16 @@ def blas_held():
                 _blas_hold["limit"].restore_original_limits()
 
 
-def _blas_libraries():
-    """threadpoolctl's controller of the process's BLAS libraries. Finding them reads the process's memory
-    map (about 0.5 ms, each fit); a BLAS arrives with the extension module that links it, so they are looked
-    for again only after an import has added a module."""
-    if len(sys.modules) != _blas_hold["modules"]:
-        from threadpoolctl import ThreadpoolController
-
-        _blas_hold["blas"] = ThreadpoolController().select(user_api="blas")
-        _blas_hold["modules"] = len(sys.modules)
-    return _blas_hold["blas"]
+def _controller():
+    """threadpoolctl's controller of the process's native thread pools. Finding them walks the loaded
+    libraries, which cost about 0.5 ms a fit; threadpoolctl 3.8 keeps its controller and looks again only
+    after an import (a BLAS loaded through ctypes alone, without an import, is not seen until then).
+    Older threadpoolctl: a new controller each fit."""
+    try:
+        from threadpoolctl import get_cached_controller
+    except ImportError:
+        from threadpoolctl import ThreadpoolController as get_cached_controller
+    return get_cached_controller()
 
 
 def set_num_threads(n):

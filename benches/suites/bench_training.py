@@ -313,7 +313,7 @@ def hostile(processes=5, rounds=2):
     """fastnn in fresh processes that import torch first with OMP_WAIT_POLICY=ACTIVE exported, taking turns
     with clean processes: the median samples/s of each, per model and backend. Five of each: a slow phase of
     a shared machine lasts seconds, a whole process's epochs, and with three a phase that caught two of one
-    kind moved the ratio by a third."""
+    kind moved the ratio by up to 2x."""
     clean_env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "FASTNN_BENCH_TORCH_FIRST")}
     envs = {"clean": clean_env, "hostile": {**clean_env, "OMP_WAIT_POLICY": "ACTIVE", "FASTNN_BENCH_TORCH_FIRST": "1"}}
     results = {name: [] for name in envs}

@@ -202,7 +202,6 @@ def test_backend_selection():
 
 def test_import_leaves_the_environment_alone():
     # import fastnn sets no variable a child process would inherit (the thread pools are left as they are)
-    import os
     import subprocess
     import sys
 
@@ -286,8 +285,9 @@ def test_a_blas_loaded_after_a_fit_is_held_in_the_next():
     if fastnn.available_backends() == ["numpy"]:
         pytest.skip("no compiled backend: BLAS is then not held")
     env = {**os.environ, "FASTNN_BACKEND": "auto"}   # the numpy backend holds nothing
-    out = json.loads(subprocess.run([sys.executable, "-c", _LATE_BLAS], capture_output=True, text=True, env=env,
-                                    check=True).stdout)
+    proc = subprocess.run([sys.executable, "-c", _LATE_BLAS], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
     if len(out["after"]) <= len(out["before"]):
         pytest.skip("scipy.linalg brought no BLAS library of its own")
     if {n for _, n in out["after"]} == {1}:
