@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from fastnn.kernels.activations.reference import LINEAR, RELU, SIGMOID, TANH
+from fastnn.kernels.losses.reference import clip_bounds
 
 N = 64
 MLP_PARAMS = 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10  # 235,146
@@ -80,7 +81,7 @@ def _adam(rng):
 
 def _sparse_ce(rng):
     return (np.empty(N, np.float32), np.empty((N, 10), np.float32), _normal(rng, N, 10, scale=3),
-            rng.integers(0, 10, size=N), 1 / N, -np.log1p(-1e-7), -np.log(1e-7))   # Keras's clipping bounds
+            rng.integers(0, 10, size=N), 1 / N, *clip_bounds(np.float32))   # Keras's clipping bounds
 
 
 def _activation(rng, act, backward):

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..kernels.losses.reference import EPSILON
+from ..kernels.losses.reference import EPSILON, clip_bounds
 
 
 # compile()'s accuracy metrics: "accuracy" (and "acc") take the kind that fits the loss, as Keras resolves them;
@@ -83,8 +83,7 @@ class LossHead:
         # sparse labels on logits: one kernel call gives the losses, the gradient and the correct count; it
         # clips a per-sample loss outside bounds, -log of the clipped probabilities' bounds (none from logits)
         self.sparse_kernel = self.loss_name == "sparse_softmax_ce"
-        self.bounds = ((float(-np.log(self.one_minus_eps)), float(-np.log(eps))) if self.clip
-                       else (-math.inf, math.inf))
+        self.bounds = clip_bounds(dtype) if self.clip else (-math.inf, math.inf)
 
     def buffers(self, n):
         """Per-sample losses, dloss/dout, one-hot rows for labels, and the accuracy's scratch."""

@@ -10,6 +10,13 @@ import numpy as np
 EPSILON = 1e-7
 
 
+# The bounds that clipping a probability to [EPSILON, 1 - EPSILON] in dtype puts on its -log: (-log(1 - eps),
+# -log(eps)), the lo and hi of sparse_softmax_ce for a model that outputs probabilities
+def clip_bounds(dtype):
+    eps = np.dtype(dtype).type(EPSILON)
+    return float(-np.log(1 - eps)), float(-np.log(eps))
+
+
 # loss = mean((pred - y)^2, axis=1); dpred = 2 (pred - y) / K * scale
 def mse(loss, dpred, pred, y, scale):
     diff = pred - y
